@@ -1,0 +1,1 @@
+"""Labelgraph core: the pure domain (models, rules, services). No web, no queue."""

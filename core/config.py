@@ -1,0 +1,50 @@
+"""Settings from the environment. The only place that reads os.environ."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "labelgraph"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    max_body_bytes: int = 256 * 1024 * 1024
+    access_token_ttl_seconds: int = 5 * 60
+    version: str = "1.23.2"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _secret_key(data_dir: Path) -> str:
+    """SECRET_KEY from the environment, else generated once and kept in the data dir."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(data_dir: str | Path | None = None) -> Settings:
+    directory = Path(data_dir or os.environ.get("LABELGRAPH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{directory / 'labelgraph.sqlite3'}"
+    return Settings(
+        data_dir=directory,
+        database_url=database_url,
+        secret_key=_secret_key(directory),
+        redis_url=os.environ.get("REDIS_URL") or None,
+        max_body_bytes=int(os.environ.get("LABELGRAPH_MAX_BODY_BYTES", 256 * 1024 * 1024)),
+    )

@@ -1,0 +1,9 @@
+"""Imports every domain's models so that Base.metadata is complete (Alembic, tests)."""
+from core.annotations.models import Annotation  # noqa: F401
+from core.auth.models import LegacyToken, RefreshToken  # noqa: F401
+from core.db.base import Base  # noqa: F401
+from core.organizations.models import Organization, OrganizationMember  # noqa: F401
+from core.predictions.models import Prediction  # noqa: F401
+from core.projects.models import Project  # noqa: F401
+from core.tasks.models import ProjectImport, Task  # noqa: F401
+from core.users.models import User  # noqa: F401

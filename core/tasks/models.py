@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.base import Base, Timestamped
+
+
+class Task(Timestamped, Base):
+    """A unit of work. Counters are kept on the row, updated in the same
+    transaction as the annotation/prediction writes (see core.tasks.counters)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_project_inner_id", "project_id", "inner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    data: Mapped[dict]
+    meta: Mapped[dict | None]
+    inner_id: Mapped[int | None]
+    overlap: Mapped[int] = mapped_column(default=1)
+    is_labeled: Mapped[bool] = mapped_column(default=False)
+    total_annotations: Mapped[int] = mapped_column(default=0)
+    cancelled_annotations: Mapped[int] = mapped_column(default=0)
+    total_predictions: Mapped[int] = mapped_column(default=0)
+    completed_at: Mapped[datetime | None]
+    allow_skip: Mapped[bool | None] = mapped_column(default=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    file_upload_id: Mapped[int | None]
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("project_imports.id", ondelete="SET NULL"))
+
+
+class ProjectImport(Timestamped, Base):
+    """One import request; its status is what /api/projects/{id}/imports/{pk}/ reports."""
+
+    __tablename__ = "project_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(32), default="created")
+    error: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    commit_to_project: Mapped[bool] = mapped_column(default=True)
+    return_task_ids: Mapped[bool] = mapped_column(default=False)
+    preannotated_from_fields: Mapped[list | None]
+    file_upload_ids: Mapped[list | None]
+    task_ids: Mapped[list | None]
+    found_formats: Mapped[dict | None]
+    data_columns: Mapped[list | None]
+    could_be_tasks_list: Mapped[bool] = mapped_column(default=False)
+    task_count: Mapped[int] = mapped_column(default=0)
+    annotation_count: Mapped[int] = mapped_column(default=0)
+    prediction_count: Mapped[int] = mapped_column(default=0)
+    duration: Mapped[float | None]
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,37 @@
+"""Composition root: one Starlette app serving REST (/api/...), GraphQL (/graphql) and /health."""
+from __future__ import annotations
+
+import contextlib
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from core.config import Settings, load_settings
+from core.db.engine import create_db_engine, make_session_factory
+from core.db.migrate import upgrade_head
+from rest_compat.http import error_body, json_response
+from rest_compat.routes import rest_routes
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Starlette:
+    settings = settings or load_settings()
+    if migrate:
+        upgrade_head(settings.database_url)
+    engine = create_db_engine(settings.database_url)
+
+    async def http_error(request: Request, exc: HTTPException):
+        detail = {404: "Not found.", 405: f'Method "{request.method}" not allowed.'}.get(exc.status_code, str(exc.detail))
+        return json_response(error_body(exc.status_code, detail, settings.version), exc.status_code)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        engine.dispose()
+
+    app = Starlette(routes=rest_routes(), exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.ports = {}
+    return app

@@ -1,0 +1,86 @@
+"""The `labelgraph` command: serve, migrate, create-user."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.config import load_settings
+from core.db.engine import create_db_engine, make_session_factory, transaction
+from core.db.migrate import upgrade_head
+from core.users.bootstrap import ensure_user
+
+
+def _bootstrap_user(settings, email: str, password: str | None, token: str | None) -> str:
+    engine = create_db_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            _, key = ensure_user(session, email, password, token=token)
+        return key
+    finally:
+        engine.dispose()
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from labelgraph.app import create_app
+
+    settings = load_settings(args.data_dir)
+    upgrade_head(settings.database_url)
+    if args.username:
+        key = _bootstrap_user(settings, args.username, args.password, args.user_token)
+        print(f"User {args.username} ready; legacy API token: {key}", flush=True)
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    settings = load_settings(args.data_dir)
+    upgrade_head(settings.database_url)
+    print("Database is at the latest migration.")
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    settings = load_settings(args.data_dir)
+    upgrade_head(settings.database_url)
+    print(_bootstrap_user(settings, args.email, args.password, args.token))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labelgraph", description="Labelgraph: Label Studio-compatible REST + GraphQL backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations and serve REST + GraphQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir", default=None)
+    serve.add_argument("--username", help="email of the first user, created when absent")
+    serve.add_argument("--password")
+    serve.add_argument("--user-token", help="legacy API token for --username")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=False)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--data-dir", default=None)
+    migrate.set_defaults(func=cmd_migrate)
+
+    create_user = sub.add_parser("create-user", help="create a user (and organization); prints the legacy API token")
+    create_user.add_argument("email")
+    create_user.add_argument("--password")
+    create_user.add_argument("--token", help="use this legacy API token")
+    create_user.add_argument("--data-dir", default=None)
+    create_user.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Plumbing shared by every REST view: body limits, auth, one transaction per request,
+domain errors rendered in Label Studio's error shape."""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.auth.service import authenticate
+from core.context import Context
+from core.errors import DomainError, PayloadTooLarge, ValidationError
+from core.pagination import PageRequest
+
+log = logging.getLogger("labelgraph.rest")
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_body(status: int, detail: str, version: str, validation_errors: dict | None = None) -> dict:
+    body = {"id": str(uuid.uuid4()), "status_code": status, "version": version, "detail": detail, "exc_info": None}
+    if validation_errors is not None:
+        body["validation_errors"] = validation_errors
+    return body
+
+
+def domain_error_response(exc: DomainError, version: str) -> Response:
+    errors = exc.errors if isinstance(exc, ValidationError) else None
+    headers = {"WWW-Authenticate": 'Token realm="api"'} if exc.status_code == 401 else None
+    return json_response(error_body(exc.status_code, exc.detail, version, errors), exc.status_code, headers)
+
+
+@dataclass
+class ApiRequest:
+    """What a view sees: the caller's context, path/query parameters and the raw body."""
+
+    ctx: Context
+    request: Request
+    body: bytes
+
+    @property
+    def path(self) -> dict[str, Any]:
+        return self.request.path_params
+
+    @property
+    def query(self):
+        return self.request.query_params
+
+    @property
+    def content_type(self) -> str:
+        return self.request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self, default: Any = None) -> Any:
+        if not self.body.strip():
+            return default
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError({"non_field_errors": [f"JSON parse error - {exc}"]}, detail=f"JSON parse error - {exc}")
+
+    def page_request(self, default_page_size: int = 30, max_page_size: int = 100_000) -> PageRequest:
+        return PageRequest.parse(self.query.get("page"), self.query.get("page_size"), default_page_size, max_page_size)
+
+    def url_for_page(self, page: int | None) -> str | None:
+        if page is None:
+            return None
+        return str(self.request.url.include_query_params(page=page))
+
+
+View = Callable[[ApiRequest], Any]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def api(view: View, *, auth: bool = True, status: int = 200) -> Callable:
+    """Wrap a sync view: it runs in the thread pool inside one database transaction.
+    A view returns a Response, or JSON-able data (rendered with `status`), or None (204)."""
+
+    async def endpoint(request: Request) -> Response:
+        settings = request.app.state.settings
+        try:
+            body = await _read_body(request, settings.max_body_bytes) if request.method in BODY_METHODS else b""
+        except DomainError as exc:
+            return domain_error_response(exc, settings.version)
+        return await run_in_threadpool(_run, view, request, body, auth, status)
+
+    endpoint.__name__ = view.__name__
+    endpoint.__doc__ = view.__doc__
+    return endpoint
+
+
+def _run(view: View, request: Request, body: bytes, auth: bool, status: int) -> Response:
+    state = request.app.state
+    session = state.session_factory()
+    try:
+        ctx = Context(session=session, settings=state.settings, ports=state.ports)
+        if auth:
+            ctx.user, ctx.organization_id = authenticate(session, state.settings, request.headers.get("authorization"))
+        result = view(ApiRequest(ctx, request, body))
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        return domain_error_response(exc, state.settings.version)
+    except Exception:
+        session.rollback()
+        log.exception("Unhandled error in %s %s", request.method, request.url.path)
+        return json_response(error_body(500, "Unknown error", state.settings.version), 500)
+    finally:
+        session.close()
+    for hook in ctx.after_commit:
+        hook()
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204)
+    return json_response(result, status)
+
+
+def api_route(path: str, methods: dict[str, Callable], name: str | None = None) -> list[Route]:
+    """Routes for one path with a view per method, answering with and without the trailing slash."""
+
+    async def dispatch(request: Request) -> Response:
+        return await methods[request.method](request)
+
+    alternate = path[:-1] if path.endswith("/") else path + "/"
+    allowed = list(methods)
+    return [Route(path, dispatch, methods=allowed, name=name), Route(alternate, dispatch, methods=allowed, include_in_schema=False)]
+
+
+def paginated(req: ApiRequest, items: list, total: int, page_request: PageRequest) -> dict:
+    """Django REST framework's page-number shape: count, next, previous, results."""
+    next_page = page_request.page + 1 if page_request.page * page_request.page_size < total else None
+    previous_page = page_request.page - 1 if page_request.page > 1 else None
+    return {"count": total, "next": req.url_for_page(next_page), "previous": req.url_for_page(previous_page), "results": items}

@@ -1,0 +1,1 @@
+"""Dramatiq broker and actors; each actor calls one core service."""
