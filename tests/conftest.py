@@ -39,13 +39,16 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_database() -> str:
-    dbname = f"labelgraph_test_{WORKER}"
+    # One database per pytest process, so parallel runs never share one.
+    dbname = f"labelgraph_test_{WORKER}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{dbname}"')
     url = _pg_url(dbname)
     upgrade_head(url)
-    return url
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def _truncate_pg(url: str) -> None:
