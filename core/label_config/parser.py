@@ -46,6 +46,8 @@ def parse_label_config_xml(xml: str) -> etree._Element:
     try:
         # a new parser per call: lxml parsers are not safe to share across threads
         root = etree.fromstring(xml.encode("utf-8"), _make_parser())
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be XML text
+        raise label_config_error(f"not well-formed (invalid token): {exc.reason}") from None
     except etree.XMLSyntaxError as exc:
         raise label_config_error(_syntax_error_message(xml, exc)) from None
     if _has_dtd(root):

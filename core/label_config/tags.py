@@ -76,3 +76,7 @@ OPTION_CONTAINERS: dict[str, str] = {"choices": "Choice", "labels": "Label"}
 # Exact, case-sensitive sets used by Label Studio's parse_config.
 PARSE_CONFIG_LABEL_TAGS: frozenset[str] = frozenset({"Label", "Choice", "Relation"})
 PARSE_CONFIG_NOT_CONTROL_TAGS: frozenset[str] = frozenset({"Filter"})
+
+# Video playback speed bounds (Label Studio 1.23 rejects values outside them).
+MIN_PLAYBACK_SPEED = 0.05
+MAX_PLAYBACK_SPEED = 10

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .tags import CONTROL_TAGS, OBJECT_TAGS, OPTION_CONTAINERS, OPTION_TAGS
+from .tags import CONTROL_TAGS, MAX_PLAYBACK_SPEED, MIN_PLAYBACK_SPEED, OBJECT_TAGS, OPTION_CONTAINERS, OPTION_TAGS
 
 
 def config_errors(root: etree._Element) -> list[str]:
     errors: list[str] = []
     for element in iter_elements(root):
         errors.extend(_tag_errors(element))
+        errors.extend(_video_speed_errors(element))
     errors.extend(_duplicate_name_errors(root))
     errors.extend(_to_name_errors(root))
     return list(dict.fromkeys(errors))
@@ -39,6 +40,42 @@ def _tag_errors(element: etree._Element) -> list[str]:
         missing = []
     missing += _missing_options(element, kind)
     return [_required_message(element, attribute) for attribute in missing]
+
+
+def _video_speed_errors(element: etree._Element) -> list[str]:
+    """Playback speed bounds Label Studio 1.23 checks on Video objects."""
+    name = element.get("name")
+    if element.tag.lower() != "video" or not name or not (element.get("value") or element.get("valueList")):
+        return []
+    errors: list[str] = []
+    speeds: dict[str, float] = {}
+    for attribute in ("defaultPlaybackSpeed", "minPlaybackSpeed"):
+        raw = _attribute_any_case(element, attribute)
+        if raw is None:
+            continue
+        try:
+            speeds[attribute] = float(raw)
+        except ValueError:
+            errors.append(f'Video tag "{name}": {attribute} must be a number, got "{raw}"')
+    for attribute, speed in speeds.items():
+        if not MIN_PLAYBACK_SPEED <= speed <= MAX_PLAYBACK_SPEED:
+            errors.append(
+                f'Video tag "{name}": {attribute} must be between {MIN_PLAYBACK_SPEED} and {MAX_PLAYBACK_SPEED}, '
+                f"got {speed}"
+            )
+    default_speed, min_speed = speeds.get("defaultPlaybackSpeed"), speeds.get("minPlaybackSpeed")
+    if default_speed is not None and min_speed is not None and min_speed > default_speed:
+        errors.append(
+            f'Video tag "{name}": minPlaybackSpeed ({min_speed}) must not exceed defaultPlaybackSpeed ({default_speed})'
+        )
+    return errors
+
+
+def _attribute_any_case(element: etree._Element, attribute: str) -> str | None:
+    value = element.get(attribute)
+    if value is None:
+        value = element.get(attribute.lower())
+    return value if value is not None and value.strip() else None
 
 
 def _missing(element: etree._Element, *attributes: str) -> list[str]:
