@@ -5,5 +5,5 @@ from core.db.base import Base  # noqa: F401
 from core.organizations.models import Organization, OrganizationMember  # noqa: F401
 from core.predictions.models import Prediction  # noqa: F401
 from core.projects.models import Project  # noqa: F401
-from core.tasks.models import ProjectImport, Task  # noqa: F401
+from core.tasks.models import ProjectImport, Task, TaskEvent  # noqa: F401
 from core.users.models import User  # noqa: F401

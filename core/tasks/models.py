@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, Timestamped
+from core.timeutil import utcnow
 
 
 class Task(Timestamped, Base):
@@ -13,7 +14,10 @@ class Task(Timestamped, Base):
     transaction as the annotation/prediction writes (see core.tasks.counters)."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_project_inner_id", "project_id", "inner_id"),)
+    __table_args__ = (
+        Index("ix_tasks_project_inner_id", "project_id", "inner_id"),
+        Index("ix_tasks_project_id_id", "project_id", "id"),  # task pages ordered by id
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -30,6 +34,10 @@ class Task(Timestamped, Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     file_upload_id: Mapped[int | None]
     import_id: Mapped[int | None] = mapped_column(ForeignKey("project_imports.id", ondelete="SET NULL"))
+    # Kept up to date by the comments domain; rendered on every task.
+    comment_count: Mapped[int] = mapped_column(default=0)
+    unresolved_comment_count: Mapped[int] = mapped_column(default=0)
+    last_comment_updated_at: Mapped[datetime | None]
 
 
 class ProjectImport(Timestamped, Base):
@@ -56,3 +64,22 @@ class ProjectImport(Timestamped, Base):
     prediction_count: Mapped[int] = mapped_column(default=0)
     duration: Mapped[float | None]
     finished_at: Mapped[datetime | None]
+
+
+class TaskEvent(Base):
+    """A labeling-interface event (annotation loaded, region drawn, ...) sent by the frontend."""
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="SET NULL"))
+    annotation_draft_id: Mapped[int | None]
+    review_id: Mapped[int | None]
+    event_key: Mapped[str] = mapped_column(String(255))
+    event_time: Mapped[datetime]
+    meta: Mapped[dict | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
