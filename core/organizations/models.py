@@ -21,10 +21,11 @@ class Organization(Timestamped, Base):
     # JWT settings (/api/jwt/settings).
     api_tokens_enabled: Mapped[bool] = mapped_column(default=True)
     legacy_api_tokens_enabled: Mapped[bool] = mapped_column(default=True)
-    api_token_ttl_days: Mapped[int] = mapped_column(default=200)
-    # Session policy (/api/session-policy/), in minutes.
-    max_session_age: Mapped[int] = mapped_column(default=20160)
-    max_time_between_activity: Mapped[int] = mapped_column(default=20160)
+    # Label Studio's default: 200 years, i.e. tokens that never expire in practice.
+    api_token_ttl_days: Mapped[int] = mapped_column(default=200 * 365)
+    # Session policy (/api/session-policy/), in minutes; Label Studio's defaults are 8 and 3 days.
+    max_session_age: Mapped[int] = mapped_column(default=8 * 24 * 60)
+    max_time_between_activity: Mapped[int] = mapped_column(default=3 * 24 * 60)
 
 
 class OrganizationMember(Timestamped, Base):
