@@ -10,6 +10,7 @@ from starlette.requests import Request
 from core.config import Settings, load_settings
 from core.db.engine import create_db_engine, make_session_factory
 from core.db.migrate import upgrade_head
+from graphql_api.app import graphql_routes
 from rest_compat.http import error_body, json_response
 from rest_compat.routes import rest_routes
 
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> St
         yield
         engine.dispose()
 
-    app = Starlette(routes=rest_routes(), exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app = Starlette(routes=[*rest_routes(), *graphql_routes], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

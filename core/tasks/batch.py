@@ -59,5 +59,5 @@ def task_counts_by_project_ids(session: Session, org_id: int, project_ids: Seque
         .where(Task.project_id.in_(set(project_ids)), Project.organization_id == org_id)
         .group_by(Task.project_id)
     )
-    counts = dict(rows.tuples())
+    counts = {project_id: count for project_id, count in rows}
     return {pid: counts.get(pid, 0) for pid in project_ids}

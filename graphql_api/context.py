@@ -1,0 +1,89 @@
+"""The per-request GraphQL context.
+
+Core is synchronous SQLAlchemy; GraphQL resolvers and DataLoaders are async. Every piece of
+database work runs in a worker thread (`anyio.to_thread.run_sync`) and, because a Session must
+never be used by two threads at once, behind one lock per request: DataLoaders dispatched in the
+same tick (say annotations and predictions of one page of tasks) take turns on the session.
+
+ORM objects never leave those threads: the functions passed to `read`/`write` turn them into
+Strawberry values (plain data) before returning, so no resolver can trigger a lazy load on the
+event loop.
+
+Transactions: reads share the request's session and are rolled back when the request ends.
+Each mutation field is its own transaction (`write`): committed when the use case succeeds,
+rolled back on any error, with `after_commit` hooks fired after the commit as REST does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+
+from core.auth.service import authenticate
+from core.context import Context
+
+T = TypeVar("T")
+
+
+@dataclass
+class GraphQLContext:
+    request: Request
+    core: Context
+    user_id: int
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    loaders: Any = None  # graphql_api.loaders.Loaders, created per request
+
+    def __post_init__(self) -> None:
+        self.reset_loaders()
+
+    def reset_loaders(self) -> None:
+        """Fresh DataLoaders: after a mutation committed, cached values may be stale."""
+        from graphql_api.loaders import Loaders
+
+        self.loaders = Loaders(self)
+
+    async def read(self, work: Callable[[], T]) -> T:
+        """Run `work` (which uses the request's session) in a worker thread, one at a time."""
+        async with self.lock:
+            return await anyio.to_thread.run_sync(work)
+
+    async def write(self, work: Callable[[], T]) -> T:
+        """Run a use case as one transaction; errors roll it back and propagate."""
+        async with self.lock:
+            result = await anyio.to_thread.run_sync(self._in_transaction, work)
+        self.reset_loaders()
+        return result
+
+    def _in_transaction(self, work: Callable[[], T]) -> T:
+        session = self.core.session
+        try:
+            result = work()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            self.core.after_commit.clear()
+            raise
+        hooks, self.core.after_commit[:] = list(self.core.after_commit), []
+        for hook in hooks:
+            hook()
+        return result
+
+
+def open_core_context(request: Request) -> tuple[Context, int]:
+    """Authenticate the request exactly as REST does (Token or Bearer) and open its session:
+    (core context, user id). Blocking: call it from a worker thread.
+    Raises NotAuthenticated/AuthenticationFailed (the session is closed then)."""
+    state = request.app.state
+    session = state.session_factory()
+    try:
+        core_context = Context(session=session, settings=state.settings, ports=state.ports)
+        core_context.user, core_context.organization_id = authenticate(
+            session, state.settings, request.headers.get("authorization")
+        )
+        return core_context, core_context.user.id
+    except BaseException:
+        session.close()
+        raise

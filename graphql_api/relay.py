@@ -1,0 +1,114 @@
+"""Relay plumbing: global ids, the Node interface, cursor connections with keyset cursors."""
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Generic, TypeVar
+
+import strawberry
+
+# Largest page a client may ask for with `first`; bigger requests are refused, not truncated.
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+def to_global_id(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def from_global_id(global_id: str) -> tuple[str, int] | None:
+    """("Project", 12) for a valid global id, None for anything malformed."""
+    try:
+        type_name, _, pk = base64.b64decode(global_id, validate=True).decode().partition(":")
+        return type_name, int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def pk_of(global_id: str, type_name: str) -> int | None:
+    """The numeric id inside a global id of `type_name`; None if it names another type or is malformed."""
+    decoded = from_global_id(global_id)
+    return decoded[1] if decoded is not None and decoded[0] == type_name else None
+
+
+@strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Global id: base64 of `Type:pk`.")
+
+
+# Cursors are opaque to clients; inside they carry the id of the row, so pages are keyset reads.
+def cursor_for(pk: int) -> str:
+    return base64.b64encode(f"cursor:{pk}".encode()).decode()
+
+
+def pk_after(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        prefix, _, pk = base64.b64decode(cursor, validate=True).decode().partition(":")
+        if prefix == "cursor":
+            return int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ValueError(f"Invalid cursor: {cursor!r}.")
+
+
+def checked_page_size(first: int | None) -> int:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+    return size
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """`first`/`after` validated and decoded; hashable, so it can be part of a DataLoader key."""
+
+    first: int
+    after_id: int | None
+
+    @classmethod
+    def parse(cls, first: int | None, after: str | None) -> "PageArgs":
+        return cls(checked_page_size(first), pk_after(after))
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    # Only forward pagination (first/after) is offered, so earlier pages are never reported.
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+NodeType = TypeVar("NodeType")
+
+
+@strawberry.type
+class Edge(Generic[NodeType]):
+    cursor: str
+    node: NodeType
+
+
+@strawberry.type
+class Connection(Generic[NodeType]):
+    edges: list[Edge[NodeType]]
+    page_info: PageInfo
+    # Counted only when the client asks for totalCount.
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Number of items in the whole connection, not just this page.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+def make_connection(nodes: list, has_next: bool, count: Callable[[], Awaitable[int]]) -> Connection:
+    edges = [Edge(cursor=cursor_for(node.pk), node=node) for node in nodes]
+    page_info = PageInfo(
+        has_next_page=has_next,
+        has_previous_page=False,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info, count=count)
