@@ -36,24 +36,35 @@ def _count(*conditions):
     return select(func.count(Annotation.id)).where(Annotation.task_id == Task.id, *conditions).scalar_subquery()
 
 
+def _distinct_annotators(*conditions):
+    # LS counts distinct `completed_by` values (a missing author counts as one).
+    annotator = func.coalesce(Annotation.completed_by_id, 0)
+    return select(func.count(func.distinct(annotator))).where(Annotation.task_id == Task.id, *conditions).scalar_subquery()
+
+
 def _update_statement(ids: list[int]):
-    # Label Studio: an annotation counts toward completion when it is not cancelled and has a
-    # result; in IGNORE_SKIPPED projects cancelled (skipped) annotations count too.
-    finished = _count(Annotation.was_cancelled.is_(False), Annotation.result.is_not(None))
-    cancelled = _count(Annotation.was_cancelled.is_(True))
+    # Label Studio: a task is labeled when the number of distinct annotators of its finished
+    # annotations (not cancelled, with a result) reaches its overlap; in IGNORE_SKIPPED
+    # projects skipped (cancelled) annotations count too.
     skip_queue = select(Project.skip_queue).where(Project.id == Task.project_id).scalar_subquery()
-    completed = case((skip_queue == IGNORE_SKIPPED, finished + cancelled), else_=finished)
+    annotators = case(
+        (skip_queue == IGNORE_SKIPPED, _distinct_annotators()),
+        else_=_distinct_annotators(Annotation.was_cancelled.is_(False), Annotation.result.is_not(None)),
+    )
+    labeled = annotators >= Task.overlap
+    # The Data Manager's completed_at: creation time of the newest annotation of a labeled task.
+    newest_annotation_time = (
+        select(Annotation.created_at).where(Annotation.task_id == Task.id).order_by(Annotation.id.desc()).limit(1).scalar_subquery()
+    )
     return (
         update(Task)
         .where(Task.id.in_(ids))
         .values(
             updated_at=Task.updated_at,  # counters are not an edit of the task
             total_annotations=_count(Annotation.was_cancelled.is_(False)),
-            cancelled_annotations=cancelled,
+            cancelled_annotations=_count(Annotation.was_cancelled.is_(True)),
             total_predictions=select(func.count(Prediction.id)).where(Prediction.task_id == Task.id).scalar_subquery(),
-            is_labeled=completed >= Task.overlap,
-            completed_at=select(func.max(Annotation.created_at))
-            .where(Annotation.task_id == Task.id, Annotation.was_cancelled.is_(False))
-            .scalar_subquery(),
+            is_labeled=labeled,
+            completed_at=case((labeled, newest_annotation_time), else_=None),
         )
     )

@@ -1,12 +1,22 @@
 """Reads of tasks, always scoped to the caller's organization."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass, field
 
+from sqlalchemy import func, select
+
+from core.annotations.batch import annotations_by_task_ids
+from core.annotations.models import Annotation
 from core.context import Context
 from core.errors import NotFound
+from core.pagination import PageRequest
+from core.predictions.batch import predictions_by_task_ids
+from core.predictions.models import Prediction
 from core.projects.models import Project
+from core.projects.queries import get_project
 from core.tasks.models import Task
+from core.users.batch import users_by_ids
+from core.users.models import User
 
 
 def get_task(ctx: Context, task_id: int) -> Task:
@@ -17,3 +27,70 @@ def get_task(ctx: Context, task_id: int) -> Task:
     if task is None:
         raise NotFound()
     return task
+
+
+@dataclass
+class TaskRelations:
+    """What the Data Manager renders next to tasks, loaded with one query per relation."""
+
+    annotations: dict[int, list[Annotation]] = field(default_factory=dict)
+    predictions: dict[int, list[Prediction]] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+
+
+@dataclass
+class TaskPage:
+    project: Project
+    tasks: list[Task]
+    total: int
+    total_annotations: int
+    total_predictions: int
+    relations: TaskRelations | None = None  # only when all fields were asked for
+
+
+def load_task_relations(ctx: Context, tasks: list[Task]) -> TaskRelations:
+    ids = [task.id for task in tasks]
+    annotations = annotations_by_task_ids(ctx.session, ctx.org_id, ids)
+    predictions = predictions_by_task_ids(ctx.session, ctx.org_id, ids)
+    author_ids = {a.completed_by_id for items in annotations.values() for a in items if a.completed_by_id is not None}
+    users = {ctx.user.id: ctx.user} if ctx.user is not None else {}
+    users.update(users_by_ids(ctx.session, ctx.org_id, list(author_ids - users.keys())))
+    return TaskRelations(annotations, predictions, users)
+
+
+def list_tasks(
+    ctx: Context,
+    project_id: int,
+    page: PageRequest,
+    *,
+    ids: list[int] | None = None,
+    all_fields: bool = False,
+) -> TaskPage:
+    """One page of a project's tasks ordered by id, with the totals Label Studio reports.
+    Costs a constant number of statements whatever the page size."""
+    project = get_project(ctx, project_id)
+    conditions = [Task.project_id == project.id]
+    if ids is not None:
+        conditions.append(Task.id.in_(ids))
+    total, total_annotations, total_predictions = ctx.session.execute(
+        select(
+            func.count(Task.id),
+            func.coalesce(func.sum(Task.total_annotations), 0),
+            func.coalesce(func.sum(Task.total_predictions), 0),
+        ).where(*conditions)
+    ).one()
+    page.check_exists(total)
+    tasks = list(ctx.session.scalars(select(Task).where(*conditions).order_by(Task.id).offset(page.offset).limit(page.page_size)))
+    relations = load_task_relations(ctx, tasks) if all_fields else None
+    return TaskPage(project, tasks, int(total), int(total_annotations), int(total_predictions), relations)
+
+
+def get_task_with_relations(ctx: Context, task_id: int) -> tuple[Task, Project, TaskRelations]:
+    """A task of the caller's organization with its project, annotations, predictions and authors."""
+    row = ctx.session.execute(
+        select(Task, Project).join(Project, Project.id == Task.project_id).where(Task.id == task_id, Project.organization_id == ctx.org_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    task, project = row
+    return task, project, load_task_relations(ctx, [task])
