@@ -1,0 +1,123 @@
+"""/api/projects/ — the `projects` tag (imports live in their own module)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.projects import service
+from core.projects.queries import (
+    COUNTER_FIELDS,
+    QUEUE_FIELDS,
+    ProjectFilters,
+    get_project,
+    list_projects,
+    project_annotators,
+    project_counters,
+    users_by_ids,
+)
+from rest_compat.http import ApiRequest, api, api_route, paginated
+from rest_compat.shapes.projects import (
+    project_counts,
+    project_created,
+    project_detail,
+    project_list_item,
+    project_updated,
+    sparse,
+)
+from rest_compat.shapes.users import user_simple
+
+DEFAULT_PAGE_SIZE = 30
+MAX_PAGE_SIZE = 100  # Label Studio's ProjectListPagination
+
+
+def _flex_param(req: ApiRequest, name: str) -> list[str] | None:
+    """rest_flex_fields reads `name` or `name[]`; one value is a comma-separated list."""
+    values = req.query.getlist(name) or req.query.getlist(f"{name}[]")
+    if not values:
+        return None
+    if len(values) == 1:
+        values = values[0].split(",")
+    return [value.strip() for value in values if value.strip()]
+
+
+def _counter_fields(include: list[str] | None) -> list[str]:
+    every = (*COUNTER_FIELDS, *QUEUE_FIELDS)
+    return list(every) if include is None else [name for name in every if name in include]
+
+
+def _render(req: ApiRequest, projects, shape, include, omit) -> list[dict]:
+    """Counters and creators of all `projects` in a constant number of statements."""
+    session, user = req.ctx.session, req.ctx.require_user()
+    counters = project_counters(session, [p.id for p in projects], user_id=user.id, fields=_counter_fields(include))
+    needs_creator = include is None or "created_by" in include
+    creators = users_by_ids(session, [p.created_by_id for p in projects]) if needs_creator else {}
+    return [
+        sparse(shape(project, counters[project.id], creators.get(project.created_by_id)), include, omit)
+        for project in projects
+    ]
+
+
+def list_view(req: ApiRequest):
+    page = req.page_request(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    projects, total = list_projects(req.ctx, ProjectFilters.parse(req.query), page)
+    items = _render(req, projects, project_list_item, _flex_param(req, "include"), _flex_param(req, "omit"))
+    return paginated(req, items, total, page)
+
+
+def create_view(req: ApiRequest):
+    project = service.create_project(req.ctx, req.json(default={}))
+    user = req.ctx.require_user()
+    return project_created(project, {}, user)
+
+
+def counts_view(req: ApiRequest):
+    page = req.page_request(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    # Label Studio's counts list has no pinned filter and no ordering parameter: it goes by id.
+    filters = replace(ProjectFilters.parse(req.query), pinned="all", ordering=["id"])
+    projects, total = list_projects(req.ctx, filters, page)
+    include = _flex_param(req, "include")
+    counters = project_counters(
+        req.ctx.session, [p.id for p in projects], user_id=req.ctx.require_user().id, fields=_counter_fields(include)
+    )
+    items = [sparse(project_counts(p.id, counters[p.id]), include, _flex_param(req, "omit")) for p in projects]
+    return paginated(req, items, total, page)
+
+
+def _one(req: ApiRequest, project, shape) -> dict:
+    return _render(req, [project], shape, _flex_param(req, "include"), _flex_param(req, "omit"))[0]
+
+
+def detail_view(req: ApiRequest):
+    return _one(req, get_project(req.ctx, req.path["id"]), project_detail)
+
+
+def update_view(req: ApiRequest):
+    project = service.update_project(req.ctx, req.path["id"], req.json(default={}))
+    return _one(req, project, project_updated)
+
+
+def delete_view(req: ApiRequest):
+    service.delete_project(req.ctx, req.path["id"])
+    return None
+
+
+def annotators_view(req: ApiRequest):
+    return [user_simple(user) for user in project_annotators(req.ctx, req.path["id"])]
+
+
+def validate_view(req: ApiRequest):
+    config, changed = service.validate_project_config(req.ctx, req.path["id"], req.json(default={}))
+    # Label Studio answers only `config_essential_data_has_changed` (true, or null when unchanged);
+    # the spec's ProjectLabelConfig also names the config.
+    return {"label_config": config, "config_essential_data_has_changed": True if changed else None}
+
+
+routes = [
+    *api_route("/api/projects/", {"GET": api(list_view), "POST": api(create_view, status=201)}),
+    *api_route("/api/projects/counts/", {"GET": api(counts_view)}),
+    *api_route(
+        "/api/projects/{id:int}/",
+        {"GET": api(detail_view), "PATCH": api(update_view), "PUT": api(update_view), "DELETE": api(delete_view)},
+    ),
+    *api_route("/api/projects/{id:int}/annotators/", {"GET": api(annotators_view)}),
+    *api_route("/api/projects/{id:int}/validate/", {"POST": api(validate_view)}),
+]
