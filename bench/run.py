@@ -185,6 +185,9 @@ def start_label_studio(args, workdir: Path) -> Server:
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
         "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
         "LOG_LEVEL": "WARNING",
+        # No error/trace reporting to sentry.io from a benchmark (it retries in the background when offline).
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
     })
     argv = [str(args.label_studio), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
             "--username", args.username, "--password", args.password, "--user-token", args.token]
@@ -306,7 +309,7 @@ def main(argv=None) -> int:
         "started_at": started.isoformat(timespec="seconds"),
         "tasks": args.tasks,
         "workload": str(args.lsbench),
-        "labelgraph_database": "postgresql" if (args.database_url or "").startswith("postgres") else
+        "labelgraph_database": None if args.no_labelgraph else "postgresql" if (args.database_url or "").startswith("postgres") else
                                ("sqlite (embedded)" if not args.database_url else args.database_url.split(":", 1)[0]),
         "machine": machine_info(),
     }
