@@ -77,7 +77,8 @@ def schema_errors(value: Any, schema: dict, where: str = "$") -> list[str]:
         for key in schema.get("required", []):
             if key not in value:
                 errors.append(f"{where}: missing required key {key!r}")
-        extra = schema.get("additionalProperties", False)
+        # An object declared with no properties at all (e.g. result regions) is free-form.
+        extra = schema.get("additionalProperties", not properties)
         for key, item in value.items():
             if key in properties:
                 errors.extend(schema_errors(item, properties[key], f"{where}.{key}"))
