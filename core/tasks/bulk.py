@@ -1,10 +1,12 @@
-"""Bulk writes of tasks, annotations and predictions (imports): multi-row INSERTs in batches,
-ids returned in input order. Callers validate first and refresh counters afterwards."""
+"""Bulk writes of tasks, annotations and predictions (imports): COPY on PostgreSQL, executemany
+on SQLite, ids reserved up front and returned in input order. Callers validate first and
+refresh counters afterwards."""
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import Table, func, insert, select
+import orjson
+from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
@@ -13,23 +15,72 @@ from core.projects.models import Project
 from core.tasks.models import Task
 from core.timeutil import utcnow
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 
 
-def _insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    connection = session.connection()
-    ids: list[int] = []
-    for start in range(0, len(rows), BATCH_SIZE):
-        ids.extend(connection.execute(statement, rows[start:start + BATCH_SIZE]).scalars())
+def _reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows, ascending. PostgreSQL draws them from the table's sequence;
+    SQLite takes max(id)+1... after taking the database write lock, so no writer can interleave."""
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+            {"table": table.name, "count": count},
+        ).scalars()
+        return sorted(drawn)
+    _take_sqlite_write_lock(session)
+    first = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
+
+
+def _copy_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL COPY: an order of magnitude faster than multi-row INSERTs for big imports."""
+    columns = list(rows[0])
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([
+                    _json_text(row[name]) if name in json_columns and row[name] is not None else row[name]
+                    for name in columns
+                ])
+    finally:
+        cursor.close()
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows (all with the same keys) and return their ids in input order."""
+    if not rows:
+        return []
+    ids = _reserve_ids(session, table, len(rows))
+    for row, row_id in zip(rows, ids):
+        row["id"] = row_id
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, table, rows)
+    else:
+        connection = session.connection()
+        for start in range(0, len(rows), BATCH_SIZE):
+            connection.execute(insert(table), rows[start:start + BATCH_SIZE])
     return ids
 
 
+def _take_sqlite_write_lock(session: Session) -> None:
+    # A write that touches nothing still starts the write transaction: later reads of max(...)
+    # cannot be overtaken by another writer.
+    session.execute(text("UPDATE projects SET id = id WHERE 0"))
+
+
 def lock_project(session: Session, project_id: int) -> None:
-    """Serialize writers that number tasks of one project (PostgreSQL row lock; SQLite has
-    one writer at a time anyway)."""
+    """Serialize writers that number tasks of one project (a row lock on PostgreSQL, the
+    database write lock on SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+    else:
+        _take_sqlite_write_lock(session)
 
 
 def next_inner_id(session: Session, project_id: int) -> int:
@@ -71,7 +122,7 @@ def insert_tasks(session: Session, project: Project, tasks: Sequence[dict[str, A
         }
         for index, task in enumerate(tasks)
     ]
-    return _insert_returning_ids(session, Task.__table__, rows)
+    return _insert_rows(session, Task.__table__, rows)
 
 
 def insert_annotations(session: Session, annotations: Sequence[dict[str, Any]]) -> list[int]:
@@ -101,7 +152,7 @@ def insert_annotations(session: Session, annotations: Sequence[dict[str, Any]]) 
         }
         for item in annotations
     ]
-    return _insert_returning_ids(session, Annotation.__table__, rows)
+    return _insert_rows(session, Annotation.__table__, rows)
 
 
 def insert_predictions(session: Session, predictions: Sequence[dict[str, Any]]) -> list[int]:
@@ -124,4 +175,4 @@ def insert_predictions(session: Session, predictions: Sequence[dict[str, Any]]) 
         }
         for item in predictions
     ]
-    return _insert_returning_ids(session, Prediction.__table__, rows)
+    return _insert_rows(session, Prediction.__table__, rows)

@@ -340,7 +340,6 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
     if prediction_errors:
         raise ValidationError({"predictions": prediction_errors[:MAX_REPORTED_ERRORS]})
 
-    now = utcnow()
     project_import = ProjectImport(
         project_id=project.id,
         created_by_id=user.id,
@@ -379,7 +378,7 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
     project_import.prediction_count = prediction_count or 0
     project_import.duration = duration
     project_import.task_ids = task_ids if options.return_task_ids else []
-    project_import.finished_at = now
+    project_import.finished_at = utcnow()
     ctx.session.flush()
     return ImportResult(
         import_id=project_import.id,
