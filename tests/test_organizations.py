@@ -209,3 +209,18 @@ def test_session_policy_rejects_bad_input(actor, db, payload, field):
 def test_anonymous_is_refused(client):
     for path in ("/api/organizations/", "/api/invite", "/api/session-policy/", "/api/jwt/settings", "/api/token/"):
         assert client.get(path).status_code == 401
+
+
+def test_sdk_organizations(live_server, actor, mate):
+    from label_studio_sdk import LabelStudio
+
+    sdk = LabelStudio(base_url=live_server, api_key=actor.token)
+    assert [o.id for o in sdk.organizations.list()] == [actor.organization_id]
+    assert sdk.organizations.get(id=actor.organization_id).title == "Label Studio"
+    assert sdk.organizations.update(id=actor.organization_id, title="Renamed").title == "Renamed"
+    invite = sdk.organizations.reset_token()
+    assert invite.invite_url == f"/user/signup/?token={invite.token}"
+    assert sdk.organizations.members.get(id=actor.organization_id, user_pk=mate.user_id).user == mate.user_id
+    sdk.organizations.members.delete(id=actor.organization_id, user_pk=mate.user_id)
+    assert sdk.session_policy.update(max_time_between_activity=90).max_time_between_activity == 90
+    assert sdk.session_policy.get().max_time_between_activity == 90

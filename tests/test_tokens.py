@@ -212,3 +212,19 @@ def test_disabling_pats_refuses_bearer(app, actor, client):
     with bearer_client(app, access) as bearer:
         assert bearer.get("/api/current-user/whoami").status_code == 401
     assert actor.client.get("/api/current-user/whoami").status_code == 200
+
+
+def test_sdk_with_a_personal_access_token(live_server, actor):
+    """label-studio-sdk given a PAT exchanges it at /api/token/refresh/ and calls with Bearer."""
+    from label_studio_sdk import LabelStudio
+
+    pat = create_pat(actor)
+    sdk = LabelStudio(base_url=live_server, api_key=pat)
+    assert sdk.users.whoami().id == actor.user_id
+    assert [t.token for t in sdk.tokens.list()] == [".".join(pat.split(".")[:2])]
+    assert sdk.jwt_settings.update(api_token_ttl_days=10, legacy_api_tokens_enabled=True).api_token_ttl_days == 10
+    assert sdk.jwt_settings.get().api_token_ttl_days == 10
+    new_pat = sdk.tokens.rotate(refresh=pat).refresh
+    assert sdk.tokens.refresh(refresh=new_pat).access
+    sdk.tokens.blacklist(refresh=new_pat)
+    assert sdk.tokens.list() == []

@@ -247,3 +247,33 @@ def test_legacy_token_get_and_reset(actor, app):
     assert actor.client.get("/api/current-user/whoami").status_code == 401
     with TestClient(app, headers={"Authorization": f"Token {new_token}"}) as renewed:
         assert renewed.get("/api/current-user/token").json() == {"token": new_token}
+
+
+def test_sdk_users(live_server, actor):
+    from label_studio_sdk import LabelStudio
+
+    sdk = LabelStudio(base_url=live_server, api_key=actor.token)
+    assert sdk.users.whoami().email == actor.email
+    created = sdk.users.create(username="sdk-user", email="sdk@example.com", first_name="S")
+    assert sdk.users.get(id=created.id).username == "sdk-user"
+    assert sdk.users.update(id=created.id, last_name="K").last_name == "K"
+    assert {u.id for u in sdk.users.list()} == {actor.user_id, created.id}
+    assert sdk.users.get_current_user().id == actor.user_id
+    assert sdk.users.update_hotkeys(custom_hotkeys={"a:b": {"key": "x"}}).custom_hotkeys == {"a:b": {"key": "x"}}
+    assert sdk.users.get_token().token == actor.token
+    sdk.users.delete(id=created.id)
+    assert {u.id for u in sdk.users.list()} == {actor.user_id}
+
+
+def test_users_list_costs_the_same_for_any_number_of_users(actor, make_actor, statement_counter):
+    def statements() -> int:
+        with statement_counter() as count:
+            assert actor.client.get("/api/users/").status_code == 200
+        return count()
+
+    make_actor("one@example.com", same_org_as=actor)
+    few = statements()
+    for n in range(6):
+        make_actor(f"many{n}@example.com", same_org_as=actor)
+    assert len(actor.client.get("/api/users/").json()) == 8
+    assert statements() == few
