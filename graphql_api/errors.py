@@ -2,8 +2,20 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 
 from core import errors as core_errors
+
+
+class BadRequest(Exception):
+    """A client mistake in a query's arguments (bad cursor, page too large); its message is shown."""
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors whose message must not reach clients: bugs, driver errors. Validation errors of the
+    document, BadRequest and core domain errors (e.g. Conflict) are meant for the client."""
+    original = error.original_error
+    return original is not None and not isinstance(original, (BadRequest, core_errors.DomainError, GraphQLError))
 
 
 @strawberry.interface(description="An expected failure of a mutation.")

@@ -8,6 +8,8 @@ from typing import Awaitable, Callable, Generic, TypeVar
 
 import strawberry
 
+from graphql_api.errors import BadRequest
+
 # Largest page a client may ask for with `first`; bigger requests are refused, not truncated.
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -51,13 +53,13 @@ def pk_after(cursor: str | None) -> int | None:
             return int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise ValueError(f"Invalid cursor: {cursor!r}.")
+    raise BadRequest(f"Invalid cursor: {cursor!r}.")
 
 
 def checked_page_size(first: int | None) -> int:
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
-        raise ValueError(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+        raise BadRequest(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
     return size
 
 

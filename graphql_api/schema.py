@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
+from graphql_api.errors import is_unexpected
 from graphql_api.mutations import Mutation
 from graphql_api.queries import Query
 from graphql_api.types import AnnotationNode, OrganizationNode, PredictionNode, ProjectNode, TaskNode, UserNode
@@ -21,5 +22,7 @@ schema = strawberry.Schema(
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Unexpected exceptions are logged by Strawberry; clients only see "Unexpected error.".
+        MaskErrors(should_mask_error=is_unexpected),
     ],
 )

@@ -370,3 +370,13 @@ def test_page_size_is_capped(actor):
 def test_malformed_cursor_is_an_error(actor):
     body = post(actor.client, '{ projects(after: "garbage") { totalCount } }').json()
     assert body["data"] is None and "cursor" in body["errors"][0]["message"].lower()
+
+
+def test_unexpected_errors_are_masked(actor, monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr("graphql_api.queries.projects_page", broken)
+    body = post(actor.client, "{ projects { totalCount } }").json()
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "hunter2" not in str(body)
