@@ -72,7 +72,7 @@ def annotation_json(annotation: Annotation, users_by_id: Mapping[int, Any] | Non
     return {
         "id": annotation.id,
         "state": ANNOTATION_STATE,
-        "result": annotation.result if annotation.result is not None else [],
+        "result": annotation.result,
         "created_username": created_username(_user(annotation, users_by_id)),
         "created_ago": created_ago(annotation.created_at),
         "completed_by": annotation.completed_by_id,

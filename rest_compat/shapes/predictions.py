@@ -9,7 +9,7 @@ from rest_compat.shapes.annotations import created_ago
 def prediction_json(prediction: Prediction) -> dict:
     return {
         "id": prediction.id,
-        "result": prediction.result if prediction.result is not None else [],
+        "result": prediction.result,
         "model_version": prediction.model_version or "",
         "created_ago": created_ago(prediction.created_at),
         "score": prediction.score,
