@@ -1,0 +1,264 @@
+"""Streaming JSON / JSON_MIN export of a project's tasks, in Label Studio 1.23.2's shape
+(data_export ExportDataSerializer: annotations in full, predictions and drafts as ids).
+
+Tasks are read in keyset batches (by id); each batch loads its annotations and predictions with one
+query per relation. JSON columns are read as text and embedded unparsed (orjson.Fragment), so the
+JSON export never decodes task data or results."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterator, Sequence
+
+import orjson
+from sqlalchemy import Text, cast, exists, select
+from sqlalchemy.orm import Session
+
+from core import label_config as lc
+from core.annotations.models import Annotation
+from core.context import Context
+from core.errors import ValidationError
+from core.exports.json_min import ControlMatcher, task_records
+from core.predictions.models import Prediction
+from core.projects.queries import get_project
+from core.tasks.models import Task
+from core.timeutil import utcnow
+
+EXPORT_FORMATS = ("JSON", "JSON_MIN")
+BATCH_SIZE = 1000
+# Task data imported without a key lands here; the export names it after the config's first data key.
+DATA_UNDEFINED_NAME = "$undefined$"
+_DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    export_type: str = "JSON"
+    download_all_tasks: bool = False  # False: only tasks with at least one annotation (skips count)
+    download_resources: bool = False  # resources stay where they are for JSON formats
+    task_ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    project_id: int
+    options: ExportOptions
+    parsed_config: dict
+    first_data_key: str | None
+    filename: str
+    content_type: str = "application/json"
+
+
+def plan_export(ctx: Context, project_id: int, options: ExportOptions) -> ExportPlan:
+    """Checks access and options before anything is streamed."""
+    project = get_project(ctx, project_id)
+    if options.export_type not in EXPORT_FORMATS:
+        raise ValidationError({"export_type": [f"{options.export_type} is not supported export format"]})
+    stamp = utcnow().strftime("%Y-%m-%d-%H-%M")
+    return ExportPlan(
+        project_id=project.id,
+        options=options,
+        parsed_config=lc.parsed_label_config(project.label_config),
+        first_data_key=lc.first_object_data_key(project.label_config),
+        filename=f"project-{project.id}-at-{stamp}-{uuid.uuid4().hex[:8]}.json",
+    )
+
+
+def stream_export(open_session: Callable[[], Session], plan: ExportPlan) -> Iterator[bytes]:
+    """The export file as bytes chunks (one per batch of tasks), on a session of its own that
+    lives as long as the stream."""
+    session = open_session()
+    try:
+        if plan.options.export_type == "JSON_MIN":
+            yield from _json_min_chunks(session, plan)
+        else:
+            yield from _json_chunks(session, plan)
+    finally:
+        session.close()
+
+
+def _json_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
+    yield b"["
+    first = True
+    for tasks, annotations, predictions in _batches(session, plan):
+        items = [_task_json(task, annotations.get(task.id, ()), predictions.get(task.id, ()), plan) for task in tasks]
+        if not items:
+            continue
+        body = orjson.dumps(items, option=_DUMP_OPTIONS)[1:-1]
+        yield body if first else b"," + body
+        first = False
+    yield b"]"
+
+
+def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
+    matcher = ControlMatcher(plan.parsed_config)
+    yield b"[\n"
+    first = True
+    for tasks, annotations, _ in _batches(session, plan, with_predictions=False):
+        records = []
+        for task in tasks:
+            data = _data_object(task.data, plan)
+            rows = [
+                {
+                    "id": row.id,
+                    "completed_by": row.completed_by_id,
+                    "result": orjson.loads(row.result) if row.result is not None else None,
+                    "was_cancelled": row.was_cancelled,
+                    "created_at": _iso(row.created_at),
+                    "updated_at": _iso(row.updated_at),
+                    "lead_time": row.lead_time,
+                }
+                for row in annotations.get(task.id, ())
+            ]
+            records.extend(task_records(task.id, data, rows, matcher))
+        if not records:
+            continue
+        # The converter writes each record with json.dump(indent=2), separated by ",\n".
+        body = b",\n".join(orjson.dumps(record, option=_DUMP_OPTIONS | orjson.OPT_INDENT_2) for record in records)
+        yield body if first else b",\n" + body
+        first = False
+    yield b"\n]"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return orjson.dumps(value, option=_DUMP_OPTIONS)[1:-1].decode() if value is not None else None
+
+
+_TASK_COLUMNS = (
+    Task.id,
+    cast(Task.data, Text).label("data"),
+    cast(Task.meta, Text).label("meta"),
+    Task.created_at,
+    Task.updated_at,
+    Task.allow_skip,
+    Task.inner_id,
+    Task.total_annotations,
+    Task.cancelled_annotations,
+    Task.total_predictions,
+    Task.project_id,
+    Task.updated_by_id,
+)
+_ANNOTATION_COLUMNS = (
+    Annotation.id,
+    Annotation.task_id,
+    Annotation.completed_by_id,
+    cast(Annotation.result, Text).label("result"),
+    Annotation.was_cancelled,
+    Annotation.ground_truth,
+    Annotation.created_at,
+    Annotation.updated_at,
+    Annotation.draft_created_at,
+    Annotation.lead_time,
+    Annotation.unique_id,
+    Annotation.import_id,
+    Annotation.last_action,
+    Annotation.bulk_created,
+    Annotation.project_id,
+    Annotation.updated_by_id,
+    Annotation.parent_prediction_id,
+    Annotation.parent_annotation_id,
+    Annotation.last_created_by_id,
+)
+
+
+def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = True):
+    """(tasks, annotations by task id, prediction ids by task id) per batch of tasks, in id order."""
+    options = plan.options
+    conditions = [Task.project_id == plan.project_id]
+    if options.task_ids is not None:
+        conditions.append(Task.id.in_(options.task_ids))
+    if not options.download_all_tasks:
+        conditions.append(exists().where(Annotation.task_id == Task.id))
+    last_id = 0
+    while True:
+        tasks = session.execute(
+            select(*_TASK_COLUMNS).where(*conditions, Task.id > last_id).order_by(Task.id).limit(BATCH_SIZE)
+        ).all()
+        if not tasks:
+            return
+        last_id = tasks[-1].id
+        ids = [task.id for task in tasks]
+        annotations: dict[int, list] = {}
+        for row in session.execute(
+            select(*_ANNOTATION_COLUMNS).where(Annotation.task_id.in_(ids)).order_by(Annotation.id)
+        ):
+            annotations.setdefault(row.task_id, []).append(row)
+        predictions: dict[int, list[int]] = {}
+        if with_predictions:
+            for task_id, prediction_id in session.execute(
+                select(Prediction.task_id, Prediction.id).where(Prediction.task_id.in_(ids)).order_by(Prediction.id)
+            ):
+                predictions.setdefault(task_id, []).append(prediction_id)
+        yield tasks, annotations, predictions
+        if len(tasks) < BATCH_SIZE:
+            return
+
+
+def _raw_json(text: str | None, empty: Any = None) -> Any:
+    if text is None or text == "null":
+        return empty
+    return orjson.Fragment(text)
+
+
+def _data_object(text: str | None, plan: ExportPlan) -> Any:
+    data = orjson.loads(text) if text is not None else {}
+    if isinstance(data, dict) and DATA_UNDEFINED_NAME in data and plan.first_data_key:
+        data[plan.first_data_key] = data.pop(DATA_UNDEFINED_NAME)
+    return data
+
+
+def _task_data(text: str | None, plan: ExportPlan) -> Any:
+    if text is not None and DATA_UNDEFINED_NAME in text:
+        return _data_object(text, plan)
+    return _raw_json(text, {})
+
+
+def _annotation_json(row) -> dict:
+    return {
+        "id": row.id,
+        "completed_by": row.completed_by_id,
+        "result": _raw_json(row.result),
+        "was_cancelled": row.was_cancelled,
+        "ground_truth": row.ground_truth,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "draft_created_at": row.draft_created_at,
+        "lead_time": row.lead_time,
+        "prediction": {},
+        "result_count": 0,
+        "unique_id": row.unique_id,
+        "import_id": row.import_id,
+        "last_action": row.last_action,
+        "bulk_created": row.bulk_created,
+        "task": row.task_id,
+        "project": row.project_id,
+        "updated_by": row.updated_by_id,
+        "parent_prediction": row.parent_prediction_id,
+        "parent_annotation": row.parent_annotation_id,
+        "last_created_by": row.last_created_by_id,
+    }
+
+
+def _task_json(task, annotations: Sequence, prediction_ids: Sequence[int], plan: ExportPlan) -> dict:
+    return {
+        "id": task.id,
+        "annotations": [_annotation_json(row) for row in annotations],
+        "drafts": [],
+        "predictions": list(prediction_ids),
+        "data": _task_data(task.data, plan),
+        "meta": _raw_json(task.meta, {}),
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "allow_skip": task.allow_skip,
+        "inner_id": task.inner_id,
+        "total_annotations": task.total_annotations,
+        "cancelled_annotations": task.cancelled_annotations,
+        "total_predictions": task.total_predictions,
+        "comment_count": 0,
+        "unresolved_comment_count": 0,
+        "last_comment_updated_at": None,
+        "project": task.project_id,
+        "updated_by": task.updated_by_id,
+        "comment_authors": [],
+    }
