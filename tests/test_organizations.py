@@ -224,3 +224,12 @@ def test_sdk_organizations(live_server, actor, mate):
     sdk.organizations.members.delete(id=actor.organization_id, user_pk=mate.user_id)
     assert sdk.session_policy.update(max_time_between_activity=90).max_time_between_activity == 90
     assert sdk.session_policy.get().max_time_between_activity == 90
+
+
+def test_ids_beyond_the_integer_range_are_not_found(actor):
+    huge = 2**70
+    assert actor.client.get(f"/api/organizations/{huge}").status_code == 404
+    assert actor.client.patch(f"/api/organizations/{huge}", json={"title": "x"}).status_code == 404
+    assert actor.client.get(membership_path(actor, huge)).status_code == 404
+    assert actor.client.delete(membership_path(actor, huge)).status_code == 404
+    assert actor.client.get(membership_path(actor, 1, huge)).status_code == 404

@@ -277,3 +277,12 @@ def test_users_list_costs_the_same_for_any_number_of_users(actor, make_actor, st
         make_actor(f"many{n}@example.com", same_org_as=actor)
     assert len(actor.client.get("/api/users/").json()) == 8
     assert statements() == few
+
+
+def test_ids_beyond_the_integer_range_are_not_found(actor):
+    huge = 2**70
+    assert actor.client.get(f"/api/users/{huge}/").status_code == 404
+    assert actor.client.patch(f"/api/users/{huge}/", json={"first_name": "x"}).status_code == 404
+    assert actor.client.delete(f"/api/users/{huge}/").status_code == 404
+    response = actor.client.patch("/api/current-user", json={"active_organization": huge})
+    assert response.status_code == 400 and "active_organization" in response.json()["validation_errors"]

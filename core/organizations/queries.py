@@ -13,6 +13,14 @@ from core.projects.models import Project
 
 # Label Studio caps the project lists of a member at 100.
 MEMBER_PROJECTS_LIMIT = 100
+# Primary keys are 32-bit integers; a larger id names nothing (and PostgreSQL would reject it).
+MAX_ID = 2**31 - 1
+
+
+def require_storable_id(value: int) -> int:
+    if not 0 < value <= MAX_ID:
+        raise NotFound()
+    return value
 
 
 def _my_organizations_query(ctx: Context):
@@ -37,6 +45,7 @@ def list_my_organizations(ctx: Context, ordering: str | None = None) -> list[Org
 
 def get_my_organization(ctx: Context, org_id: int) -> Organization:
     """An organization the caller belongs to; NotFound for any other."""
+    require_storable_id(org_id)
     organization = ctx.session.scalar(_my_organizations_query(ctx).where(Organization.id == org_id))
     if organization is None:
         raise NotFound()
@@ -57,6 +66,7 @@ def get_member(ctx: Context, org_id: int, user_id: int, with_projects: bool = Fa
     """A member (current or removed) of one of the caller's organizations. Like Label Studio,
     only members of the caller's active organization can be looked at."""
     organization = get_my_organization(ctx, org_id)
+    require_storable_id(user_id)
     member = ctx.session.scalar(
         select(OrganizationMember).where(
             OrganizationMember.organization_id == organization.id, OrganizationMember.user_id == user_id

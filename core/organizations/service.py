@@ -9,7 +9,7 @@ from sqlalchemy import exists, select
 from core.context import Context
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.organizations.models import Organization, OrganizationMember
-from core.organizations.queries import get_my_organization
+from core.organizations.queries import get_my_organization, require_storable_id
 from core.timeutil import utcnow
 from core.users.models import User
 from core.validation import Input
@@ -75,6 +75,7 @@ def remove_member(ctx: Context, org_id: int, user_id: int) -> None:
     organization = get_my_organization(ctx, org_id)
     if organization.id != ctx.org_id:
         raise PermissionDenied("You can delete members only for your current active organization")
+    require_storable_id(user_id)
     member = ctx.session.scalar(
         select(OrganizationMember).where(
             OrganizationMember.organization_id == organization.id, OrganizationMember.user_id == user_id

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from core.context import Context
 from core.errors import NotFound
 from core.organizations.models import Organization, OrganizationMember
+from core.organizations.queries import MAX_ID
 from core.users.models import User
 
 # Fields `?ordering=` may sort the users list by (a leading "-" sorts descending).
@@ -90,7 +91,9 @@ def list_org_users(ctx: Context, ordering: str | None = None) -> list[UserDetail
 
 def get_org_user(ctx: Context, user_id: int) -> tuple[User, bool]:
     """(user, soft-deleted from the organization) for a user of the caller's organization; NotFound otherwise."""
-    row = ctx.session.execute(_org_users_query(ctx.org_id).where(User.id == user_id)).tuples().first()
+    row = None
+    if 0 < user_id <= MAX_ID:
+        row = ctx.session.execute(_org_users_query(ctx.org_id).where(User.id == user_id)).tuples().first()
     if row is None:
         raise NotFound("No User matches the given query.")
     return row

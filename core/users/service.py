@@ -10,6 +10,7 @@ from core.auth.passwords import hash_password
 from core.context import Context
 from core.errors import DomainError, PermissionDenied, ValidationError
 from core.organizations.models import Organization, OrganizationMember
+from core.organizations.queries import MAX_ID
 from core.users.bootstrap import add_member, new_legacy_token_key
 from core.users.models import User
 from core.users.queries import get_org_user
@@ -89,8 +90,8 @@ def update_user(ctx: Context, user_id: int, data) -> User:
         raise ReadOnlyField("Cannot update read-only field: email")
     changes = _read_profile(body)
     if body.has("active_organization"):
-        org_id = body.integer("active_organization")
-        if org_id is not None and not _is_member(ctx, user.id, org_id):
+        org_id = body.integer("active_organization", allow_null=True, max_value=MAX_ID)
+        if org_id is not None and org_id <= MAX_ID and not _is_member(ctx, user.id, org_id):
             body.error("active_organization", f'Invalid pk "{org_id}" - object does not exist.')
         changes["active_organization_id"] = org_id
     if body.has("password"):
