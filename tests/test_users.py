@@ -94,6 +94,7 @@ def test_create_user(actor, db):
         ({"username": ""}, "username"),
         ({"username": "x", "email": "not-an-email"}, "email"),
         ({"username": "x", "email": "owner@example.com"}, "email"),
+        ({"username": "x", "email": "OWNER@example.com"}, "email"),
         ({"username": "x", "allow_newsletters": "perhaps"}, "allow_newsletters"),
         ({"username": ["x"]}, "username"),
         ([{"username": "x"}], "non_field_errors"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 
 from core.auth.models import LegacyToken
 from core.auth.passwords import hash_password
@@ -66,7 +66,8 @@ def create_user(ctx: Context, data) -> User:
         email = normalize_email(email)
         if not _EMAIL.match(email):
             body.error("email", "Enter a valid email address.")
-    if "email" not in body.errors and ctx.session.scalar(select(exists().where(User.email == email))):
+    # Case-insensitive: addresses that differ only in case reach the same person.
+    if "email" not in body.errors and ctx.session.scalar(select(exists().where(func.lower(User.email) == email.lower()))):
         body.error("email", "user with this email address already exists.")
     body.done()
     user = User(email=email, **changes)
