@@ -1,6 +1,7 @@
 """The /graphql endpoint: GraphiQL for browsers, authenticated GraphQL over GET and POST."""
 from __future__ import annotations
 
+import anyio
 import anyio.to_thread
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -39,8 +40,10 @@ async def graphql_endpoint(request: Request) -> Response:
     except HTTPException as exc:
         return PlainTextResponse(exc.reason, status_code=exc.status_code)
     finally:
-        # The response is fully built here (no streaming), so the session can go.
-        await anyio.to_thread.run_sync(context.core.session.close)
+        # The response is fully built here (no streaming), so the session can go, even if the
+        # client went away and this task is being cancelled.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(context.core.session.close)
 
 
 graphql_routes = [Route("/graphql", graphql_endpoint, methods=["GET", "POST"], name="graphql")]

@@ -16,7 +16,7 @@ rolled back on any error, with `after_commit` hooks fired after the commit as RE
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -24,6 +24,7 @@ from starlette.requests import Request
 
 from core.auth.service import authenticate
 from core.context import Context
+from graphql_api.loaders import Loaders
 
 T = TypeVar("T")
 
@@ -34,15 +35,13 @@ class GraphQLContext:
     core: Context
     user_id: int
     lock: anyio.Lock = field(default_factory=anyio.Lock)
-    loaders: Any = None  # graphql_api.loaders.Loaders, created per request
+    loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.reset_loaders()
 
     def reset_loaders(self) -> None:
         """Fresh DataLoaders: after a mutation committed, cached values may be stale."""
-        from graphql_api.loaders import Loaders
-
         self.loaders = Loaders(self)
 
     async def read(self, work: Callable[[], T]) -> T:

@@ -4,11 +4,14 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Awaitable, Callable, Generic, TypeVar
 
 import strawberry
 
 from graphql_api.errors import BadRequest
+
+if TYPE_CHECKING:
+    from graphql_api.context import GraphQLContext
 
 # Largest page a client may ask for with `first`; bigger requests are refused, not truncated.
 MAX_PAGE_SIZE = 100
@@ -114,3 +117,17 @@ def make_connection(nodes: list, has_next: bool, count: Callable[[], Awaitable[i
         end_cursor=edges[-1].cursor if edges else None,
     )
     return Connection(edges=edges, page_info=page_info, count=count)
+
+
+async def root_connection(context: "GraphQLContext", first: int | None, after: str | None, read_page, read_count, to_node) -> Connection:
+    """A top-level connection over `read_page(session, org_id, first, after_id) -> (rows, has_next)`;
+    `read_count(session, org_id)` runs only if the client asks for totalCount."""
+    page = PageArgs.parse(first, after)
+    session, org_id = context.core.session, context.core.org_id
+
+    def work():
+        rows, has_next = read_page(session, org_id, page.first, page.after_id)
+        return [to_node(row) for row in rows], has_next
+
+    nodes, has_next = await context.read(work)
+    return make_connection(nodes, has_next, lambda: context.read(lambda: read_count(session, org_id)))

@@ -1,23 +1,31 @@
-"""The GraphQL schema, with limits so one query cannot take the server down."""
+"""The GraphQL schema: each domain package contributes its queries and mutations; limits keep
+one query from taking the server down."""
 from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
 
+from graphql_api.annotations.mutations import AnnotationMutations
 from graphql_api.errors import is_unexpected
-from graphql_api.mutations import Mutation
-from graphql_api.queries import Query
-from graphql_api.types import AnnotationNode, OrganizationNode, PredictionNode, ProjectNode, TaskNode, UserNode
+from graphql_api.node import NodeQueries
+from graphql_api.predictions.mutations import PredictionMutations
+from graphql_api.projects.mutations import ProjectMutations
+from graphql_api.projects.queries import ProjectQueries
+from graphql_api.tasks.mutations import TaskMutations
+from graphql_api.tasks.queries import TaskQueries
+from graphql_api.users.queries import UserQueries
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
+Query = merge_types("Query", (UserQueries, NodeQueries, ProjectQueries, TaskQueries))
+Mutation = merge_types("Mutation", (ProjectMutations, TaskMutations, AnnotationMutations, PredictionMutations))
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    # Reachable only through `node(id:)` for some clients; listed so they are always in the schema.
-    types=[ProjectNode, TaskNode, AnnotationNode, PredictionNode, UserNode, OrganizationNode],
     extensions=[
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

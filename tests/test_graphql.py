@@ -376,7 +376,7 @@ def test_unexpected_errors_are_masked(actor, monkeypatch):
     def broken(*_args):
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr("graphql_api.queries.projects_page", broken)
+    monkeypatch.setattr("graphql_api.projects.queries.projects_page", broken)
     body = post(actor.client, "{ projects { totalCount } }").json()
     assert body["errors"][0]["message"] == "Unexpected error."
     assert "hunter2" not in str(body)

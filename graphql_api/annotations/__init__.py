@@ -1,0 +1,1 @@
+"""GraphQL over core.annotations: the Annotation type, its mutations and loaders."""

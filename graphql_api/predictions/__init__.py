@@ -1,0 +1,1 @@
+"""GraphQL over core.predictions: the Prediction type, its mutations and loaders."""

@@ -1,0 +1,1 @@
+"""GraphQL over core.projects: the Project type, its queries, mutations and loaders."""

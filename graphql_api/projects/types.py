@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from core.projects.models import Project
+from graphql_api.relay import Connection, Node, PageArgs, make_connection, to_global_id
+from graphql_api.tasks.types import TaskNode
+from graphql_api.timestamps import utc
+from graphql_api.users.types import UserNode
+
+
+@strawberry.type(name="Project")
+class ProjectNode(Node):
+    pk: int = strawberry.field(description="The numeric id used by the REST API.")
+    title: str | None
+    description: str | None
+    label_config: str | None
+    expert_instruction: str | None
+    show_instruction: bool
+    show_skip_button: bool
+    enable_empty_annotation: bool
+    show_annotation_history: bool
+    color: str | None
+    maximum_annotations: int
+    is_published: bool
+    is_draft: bool
+    model_version: str | None
+    sampling: str | None
+    skip_queue: str | None
+    show_ground_truth_first: bool
+    show_overlap_first: bool
+    overlap_cohort_percentage: int
+    control_weights: JSON | None
+    created_at: datetime
+    updated_at: datetime
+    pinned_at: datetime | None
+    created_by_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, project: Project) -> "ProjectNode":
+        return cls(
+            id=strawberry.ID(to_global_id("Project", project.id)),
+            pk=project.id,
+            title=project.title,
+            description=project.description,
+            label_config=project.label_config,
+            expert_instruction=project.expert_instruction,
+            show_instruction=project.show_instruction,
+            show_skip_button=project.show_skip_button,
+            enable_empty_annotation=project.enable_empty_annotation,
+            show_annotation_history=project.show_annotation_history,
+            color=project.color,
+            maximum_annotations=project.maximum_annotations,
+            is_published=project.is_published,
+            is_draft=project.is_draft,
+            model_version=project.model_version,
+            sampling=project.sampling,
+            skip_queue=project.skip_queue,
+            show_ground_truth_first=project.show_ground_truth_first,
+            show_overlap_first=project.show_overlap_first,
+            overlap_cohort_percentage=project.overlap_cohort_percentage,
+            control_weights=project.control_weights,
+            created_at=utc(project.created_at),
+            updated_at=utc(project.updated_at),
+            pinned_at=utc(project.pinned_at),
+            created_by_pk=project.created_by_id,
+        )
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> UserNode | None:
+        return await info.context.loaders.user_by_id.load(self.created_by_pk) if self.created_by_pk else None
+
+    @strawberry.field(description="The project's tasks ordered by id.")
+    async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TaskNode]:
+        page = PageArgs.parse(first, after)
+        loaders = info.context.loaders
+        nodes, has_next = await loaders.tasks_by_project_id.load((self.pk, page))
+        return make_connection(nodes, has_next, lambda: loaders.task_count_by_project_id.load(self.pk))
+
+    async def _counter(self, info: Info, name: str) -> int:
+        counters = await info.context.loaders.project_counters_by_id.load(self.pk)
+        return int(counters.get(name) or 0)
+
+    @strawberry.field(description="Number of tasks.")
+    async def task_number(self, info: Info) -> int:
+        return await self._counter(info, "task_number")
+
+    @strawberry.field(description="Number of tasks with at least one completed annotation.")
+    async def num_tasks_with_annotations(self, info: Info) -> int:
+        return await self._counter(info, "num_tasks_with_annotations")
+
+    @strawberry.field(description="Number of completed (not skipped) annotations.")
+    async def total_annotations_number(self, info: Info) -> int:
+        return await self._counter(info, "total_annotations_number")
+
+    @strawberry.field(description="Number of skipped annotations.")
+    async def skipped_annotations_number(self, info: Info) -> int:
+        return await self._counter(info, "skipped_annotations_number")
+
+    @strawberry.field(description="Number of predictions.")
+    async def total_predictions_number(self, info: Info) -> int:
+        return await self._counter(info, "total_predictions_number")
+
+    @strawberry.field(description="Number of ground-truth annotations.")
+    async def ground_truth_number(self, info: Info) -> int:
+        return await self._counter(info, "ground_truth_number")
+
+    @strawberry.field(description="Number of annotations with a result that were not skipped.")
+    async def useful_annotation_number(self, info: Info) -> int:
+        return await self._counter(info, "useful_annotation_number")
+
+    @strawberry.field(description="Number of tasks labeled as often as their overlap asks.")
+    async def finished_task_number(self, info: Info) -> int:
+        return await self._counter(info, "finished_task_number")

@@ -1,0 +1,1 @@
+"""GraphQL over core.tasks: the Task type, its queries, mutations (import included) and loaders."""
