@@ -251,6 +251,18 @@ def print_table(table: dict) -> None:
     print("ratio = LS time / Labelgraph time (annotate_per_s: Labelgraph rate / LS rate); > 1 means Labelgraph is faster")
 
 
+def git_revision() -> str | None:
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return None
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def machine_info() -> dict:
     return {
         "host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
@@ -309,6 +321,7 @@ def main(argv=None) -> int:
         "started_at": started.isoformat(timespec="seconds"),
         "tasks": args.tasks,
         "workload": str(args.lsbench),
+        "labelgraph_revision": None if args.no_labelgraph else git_revision(),
         "labelgraph_database": None if args.no_labelgraph else "postgresql" if (args.database_url or "").startswith("postgres") else
                                ("sqlite (embedded)" if not args.database_url else args.database_url.split(":", 1)[0]),
         "machine": machine_info(),
