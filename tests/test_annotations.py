@@ -24,11 +24,13 @@ def make_project(actor, maximum_annotations: int = 1, **extra) -> int:
     return response.json()["id"]
 
 
-def make_tasks(db, project_id: int, count: int = 1, overlap: int = 1) -> list[int]:
-    tasks = [Task(project_id=project_id, data={"text": f"t{i}"}, inner_id=i + 1, overlap=overlap) for i in range(count)]
-    db.add_all(tasks)
-    db.commit()
-    return [t.id for t in tasks]
+def make_tasks(actor, project_id: int, count: int = 1) -> list[int]:
+    """Imports `count` tasks; their overlap is the project's maximum_annotations, as in LS."""
+    response = actor.client.post(
+        f"/api/projects/{project_id}/import?return_task_ids=true", json=[{"text": f"t{i}"} for i in range(count)]
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["task_ids"]
 
 
 def counters(db, task_id: int) -> dict:
@@ -62,7 +64,7 @@ def assert_error(response, status: int) -> dict:
 
 def test_create_annotation_renders_like_label_studio(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     response = create(actor, task, lead_time=3.5)
     body = assert_matches_spec(response, "POST", TASK_LIST)
     assert response.status_code == 201
@@ -82,7 +84,7 @@ def test_create_annotation_renders_like_label_studio(actor, db):
 
 def test_task_is_labeled_only_when_overlap_is_reached(actor, make_actor, db):
     project = make_project(actor, maximum_annotations=2)
-    [task] = make_tasks(db, project, overlap=2)
+    [task] = make_tasks(actor, project)
     colleague = make_actor("colleague@example.com", same_org_as=actor)
     assert create(actor, task).status_code == 201
     assert counters(db, task) == {"total_annotations": 1, "cancelled_annotations": 0, "is_labeled": False}
@@ -92,7 +94,7 @@ def test_task_is_labeled_only_when_overlap_is_reached(actor, make_actor, db):
 
 def test_skipping_by_query_parameter_counts_as_cancelled(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     response = create(actor, task, query="?was_cancelled=1", result=[])
     assert response.status_code == 201
     assert response.json()["was_cancelled"] is True
@@ -101,7 +103,7 @@ def test_skipping_by_query_parameter_counts_as_cancelled(actor, db):
 
 def test_create_without_result_stores_no_result(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     response = actor.client.post(f"/api/tasks/{task}/annotations/", json={"was_cancelled": True})
     assert response.status_code == 201
     assert response.json()["result"] is None
@@ -110,7 +112,7 @@ def test_create_without_result_stores_no_result(actor, db):
 
 def test_list_task_annotations_leaves_out_cancelled_ones(actor, make_actor, db):
     project = make_project(actor, maximum_annotations=3)
-    [task] = make_tasks(db, project, overlap=3)
+    [task] = make_tasks(actor, project)
     colleague = make_actor("colleague@example.com", same_org_as=actor)
     first = create(actor, task).json()["id"]
     create(actor, task, was_cancelled=True)
@@ -123,7 +125,7 @@ def test_list_task_annotations_leaves_out_cancelled_ones(actor, make_actor, db):
 
 def test_completed_by_may_name_a_member_of_the_organization(actor, make_actor, stranger, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     colleague = make_actor("colleague@example.com", same_org_as=actor)
     response = create(actor, task, completed_by=colleague.user_id)
     assert response.status_code == 201
@@ -138,7 +140,7 @@ def test_completed_by_may_name_a_member_of_the_organization(actor, make_actor, s
 
 def test_ground_truth_is_unique_per_task(actor, db):
     project = make_project(actor, maximum_annotations=2)
-    [task] = make_tasks(db, project, overlap=2)
+    [task] = make_tasks(actor, project)
     first = create(actor, task, ground_truth=True).json()["id"]
     second = create(actor, task, ground_truth=True).json()["id"]
     assert actor.client.get(f"/api/annotations/{first}/").json()["ground_truth"] is False
@@ -149,7 +151,7 @@ def test_ground_truth_is_unique_per_task(actor, db):
 
 def test_create_touches_the_task(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     db.expire_all()
     before = db.get(Task, task).updated_at
     create(actor, task)
@@ -163,7 +165,7 @@ def test_create_touches_the_task(actor, db):
 
 def test_bad_create_input_is_refused_and_writes_nothing(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     url = f"/api/tasks/{task}/annotations/"
     cases = [
         ({"result": {"a": 1}}, {"result": ['annotation "result" field in annotation must be list']}),
@@ -190,7 +192,7 @@ def test_bad_create_input_is_refused_and_writes_nothing(actor, db):
 
 def test_result_may_be_sent_as_a_json_string(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     import json
 
     response = actor.client.post(f"/api/tasks/{task}/annotations/", json={"result": json.dumps(RESULT)})
@@ -200,7 +202,7 @@ def test_result_may_be_sent_as_a_json_string(actor, db):
 
 def test_duplicate_unique_id_is_a_conflict(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     unique_id = "6f1c1b2e-9a4d-4c44-8f1e-0d1b2c3d4e5f"
     assert create(actor, task, unique_id=unique_id).status_code == 201
     assert_error(create(actor, task, unique_id=unique_id), 409)
@@ -212,7 +214,7 @@ def test_duplicate_unique_id_is_a_conflict(actor, db):
 
 def test_patch_cancel_and_uncancel_keeps_counters_right(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     annotation = create(actor, task).json()
     response = actor.client.patch(f"/api/annotations/{annotation['id']}/", json={"was_cancelled": True})
     body = assert_matches_spec(response, "PATCH", ONE)
@@ -227,7 +229,7 @@ def test_patch_cancel_and_uncancel_keeps_counters_right(actor, db):
 
 def test_patch_changes_the_result_and_records_who(actor, make_actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     annotation_id = create(actor, task).json()["id"]
     colleague = make_actor("colleague@example.com", same_org_as=actor)
     new_result = [{**RESULT[0], "value": {"choices": ["neg"]}}]
@@ -241,7 +243,7 @@ def test_patch_changes_the_result_and_records_who(actor, make_actor, db):
 
 def test_bad_patch_is_refused_and_changes_nothing(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     annotation_id = create(actor, task).json()["id"]
     url = f"/api/annotations/{annotation_id}/"
     assert assert_error(actor.client.patch(url, json={"result": None}), 400)["validation_errors"] == {"result": ["This field may not be null."]}
@@ -257,7 +259,7 @@ def test_bad_patch_is_refused_and_changes_nothing(actor, db):
 
 def test_delete_annotation_updates_counters(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     annotation_id = create(actor, task).json()["id"]
     response = actor.client.delete(f"/api/annotations/{annotation_id}/")
     assert response.status_code == 204
@@ -272,7 +274,7 @@ def test_delete_annotation_updates_counters(actor, db):
 
 def test_bulk_create_on_listed_tasks(actor, db):
     project = make_project(actor)
-    tasks = make_tasks(db, project, count=3)
+    tasks = make_tasks(actor, project, count=3)
     response = actor.client.post("/api/annotations/bulk/", json={"tasks": tasks, "result": RESULT, "project": project})
     body = assert_matches_spec(response, "POST", "/api/annotations/bulk/")
     assert response.status_code == 201 and len(body) == 3
@@ -286,7 +288,7 @@ def test_bulk_create_on_listed_tasks(actor, db):
 
 def test_bulk_create_with_selected_items(actor, db):
     project = make_project(actor)
-    tasks = make_tasks(db, project, count=4)
+    tasks = make_tasks(actor, project, count=4)
     response = actor.client.post(
         "/api/annotations/bulk/",
         json={"selected_items": {"all": True, "excluded": [tasks[0]]}, "project": project, "result": RESULT, "was_cancelled": True},
@@ -304,9 +306,9 @@ def test_bulk_create_with_selected_items(actor, db):
 
 def test_bulk_create_bad_input_writes_nothing(actor, stranger, db):
     project = make_project(actor)
-    tasks = make_tasks(db, project, count=2)
+    tasks = make_tasks(actor, project, count=2)
     foreign_project = make_project(stranger)
-    [foreign_task] = make_tasks(db, foreign_project)
+    [foreign_task] = make_tasks(stranger, foreign_project)
     url = "/api/annotations/bulk/"
     assert_error(actor.client.post(url, json={"tasks": tasks, "result": {"a": 1}}), 400)
     assert_error(actor.client.post(url, json={"tasks": ["x"], "result": RESULT}), 400)
@@ -323,7 +325,7 @@ def test_bulk_create_bad_input_writes_nothing(actor, stranger, db):
 
 def test_bulk_delete(actor, make_actor, db):
     project = make_project(actor, maximum_annotations=2)
-    tasks = make_tasks(db, project, count=2, overlap=2)
+    tasks = make_tasks(actor, project, count=2)
     colleague = make_actor("colleague@example.com", same_org_as=actor)
     ids = [create(author, t).json()["id"] for t in tasks for author in (actor, colleague)]
     assert counters(db, tasks[0])["is_labeled"] is True
@@ -337,7 +339,7 @@ def test_bulk_delete(actor, make_actor, db):
 
 def test_bulk_delete_bad_input_deletes_nothing(actor, stranger, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     other_project = make_project(actor)
     annotation_id = create(actor, task).json()["id"]
     url = "/api/annotations/bulk-delete/"
@@ -357,7 +359,7 @@ def test_bulk_delete_bad_input_deletes_nothing(actor, stranger, db):
 
 def test_other_organizations_annotations_are_not_found(actor, stranger, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     annotation_id = create(actor, task).json()["id"]
     assert_error(stranger.client.get(f"/api/annotations/{annotation_id}/"), 404)
     assert_error(stranger.client.patch(f"/api/annotations/{annotation_id}/", json={"was_cancelled": True}), 404)
@@ -366,7 +368,7 @@ def test_other_organizations_annotations_are_not_found(actor, stranger, db):
     assert_error(stranger.client.post(f"/api/tasks/{task}/annotations/", json={"result": RESULT}), 404)
     assert_error(stranger.client.post("/api/annotations/bulk/", json={"tasks": [task], "result": RESULT}), 404)
     foreign_project = make_project(stranger)
-    [foreign_task] = make_tasks(db, foreign_project)
+    [foreign_task] = make_tasks(stranger, foreign_project)
     refused = stranger.client.post(f"/api/tasks/{foreign_task}/annotations/", json={"result": RESULT, "parent_annotation": annotation_id})
     assert assert_error(refused, 400)["validation_errors"] == {"parent_annotation": [f'Invalid pk "{annotation_id}" - object does not exist.']}
     db.expire_all()
@@ -376,7 +378,7 @@ def test_other_organizations_annotations_are_not_found(actor, stranger, db):
 
 def test_anonymous_requests_are_refused(client, actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     assert_error(client.post(f"/api/tasks/{task}/annotations/", json={"result": RESULT}), 401)
     assert_error(client.get("/api/annotations/1/"), 401)
     assert annotation_count(db) == 0
@@ -387,7 +389,7 @@ def test_anonymous_requests_are_refused(client, actor, db):
 
 def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     create(actor, task)  # warm caches
     with statement_counter() as executed:
         response = create(actor, task)
@@ -398,7 +400,7 @@ def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
 
 def test_listing_costs_constant_statements(actor, make_actor, db, statement_counter):
     project = make_project(actor, maximum_annotations=5)
-    [task] = make_tasks(db, project, overlap=5)
+    [task] = make_tasks(actor, project)
     for index in range(4):
         author = make_actor(f"a{index}@example.com", same_org_as=actor)
         create(author, task)

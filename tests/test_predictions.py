@@ -24,7 +24,7 @@ def prediction_count(db) -> int:
 
 def test_create_prediction_renders_like_label_studio(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     response = actor.client.post(LIST, json={"task": task, "result": RESULT, "score": 0.5, "model_version": "v1"})
     body = assert_matches_spec(response, "POST", LIST)
     assert response.status_code == 201
@@ -42,14 +42,14 @@ def test_create_prediction_renders_like_label_studio(actor, db):
 
 def test_model_version_defaults_to_empty(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     body = actor.client.post(LIST, json={"task": task, "result": RESULT}).json()
     assert body["model_version"] == "" and body["score"] is None
 
 
 def test_shorthand_results_are_expanded_with_the_label_config(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     expanded = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["neg"]}}]
     as_value = actor.client.post(LIST, json={"task": task, "result": {"choices": ["neg"]}})
     assert as_value.status_code == 201 and as_value.json()["result"] == expanded
@@ -64,8 +64,8 @@ def test_shorthand_results_are_expanded_with_the_label_config(actor, db):
 def test_list_filters_by_task_and_project(actor, db):
     first_project = make_project(actor)
     second_project = make_project(actor)
-    [task_a, task_b] = make_tasks(db, first_project, count=2)
-    [task_c] = make_tasks(db, second_project)
+    [task_a, task_b] = make_tasks(actor, first_project, count=2)
+    [task_c] = make_tasks(actor, second_project)
     ids = {t: actor.client.post(LIST, json={"task": t, "result": RESULT}).json()["id"] for t in (task_a, task_b, task_c)}
 
     everything = assert_matches_spec(actor.client.get(LIST), "GET", LIST)
@@ -79,7 +79,7 @@ def test_list_filters_by_task_and_project(actor, db):
 
 def test_list_with_unknown_filters_is_a_400(actor, stranger, db):
     foreign_project = make_project(stranger)
-    [foreign_task] = make_tasks(db, foreign_project)
+    [foreign_task] = make_tasks(stranger, foreign_project)
     stranger.client.post(LIST, json={"task": foreign_task, "result": RESULT})
     invalid = ["Select a valid choice. That choice is not one of the available choices."]
     assert assert_error(actor.client.get(LIST, params={"task": "abc"}), 400)["validation_errors"] == {"task": invalid}
@@ -91,9 +91,9 @@ def test_list_with_unknown_filters_is_a_400(actor, stranger, db):
 
 def test_bad_create_input_is_refused_and_writes_nothing(actor, stranger, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     foreign_project = make_project(stranger)
-    [foreign_task] = make_tasks(db, foreign_project)
+    [foreign_task] = make_tasks(stranger, foreign_project)
     cases = [
         ({"result": RESULT}, {"task": ["This field is required."]}),
         ({"task": task}, {"result": ["This field is required."]}),
@@ -121,7 +121,7 @@ def test_bad_create_input_is_refused_and_writes_nothing(actor, stranger, db):
 
 def test_patch_prediction(actor, db):
     project = make_project(actor)
-    [task, other_task] = make_tasks(db, project, count=2)
+    [task, other_task] = make_tasks(actor, project, count=2)
     prediction = actor.client.post(LIST, json={"task": task, "result": RESULT}).json()
     url = f"/api/predictions/{prediction['id']}/"
     response = actor.client.patch(url, json={"score": 0.9, "model_version": "v2", "result": {"choices": ["neg"]}})
@@ -138,9 +138,9 @@ def test_patch_prediction(actor, db):
 
 def test_bad_patch_changes_nothing(actor, stranger, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     foreign_project = make_project(stranger)
-    [foreign_task] = make_tasks(db, foreign_project)
+    [foreign_task] = make_tasks(stranger, foreign_project)
     prediction_id = actor.client.post(LIST, json={"task": task, "result": RESULT, "score": 0.1}).json()["id"]
     url = f"/api/predictions/{prediction_id}/"
     assert_error(actor.client.patch(url, json={"result": None}), 400)
@@ -156,7 +156,7 @@ def test_bad_patch_changes_nothing(actor, stranger, db):
 
 def test_delete_prediction_updates_counters(actor, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     prediction_id = actor.client.post(LIST, json={"task": task, "result": RESULT}).json()["id"]
     assert total_predictions(db, task) == 1
     assert actor.client.delete(f"/api/predictions/{prediction_id}/").status_code == 204
@@ -166,7 +166,7 @@ def test_delete_prediction_updates_counters(actor, db):
 
 def test_other_organizations_predictions_are_not_found(actor, stranger, db):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     prediction_id = actor.client.post(LIST, json={"task": task, "result": RESULT}).json()["id"]
     assert_error(stranger.client.get(f"/api/predictions/{prediction_id}/"), 404)
     assert_error(stranger.client.patch(f"/api/predictions/{prediction_id}/", json={"score": 1}), 404)
@@ -178,7 +178,7 @@ def test_other_organizations_predictions_are_not_found(actor, stranger, db):
 
 def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
     project = make_project(actor)
-    [task] = make_tasks(db, project)
+    [task] = make_tasks(actor, project)
     actor.client.post(LIST, json={"task": task, "result": RESULT})
     with statement_counter() as executed:
         response = actor.client.post(LIST, json={"task": task, "result": RESULT})
