@@ -380,3 +380,14 @@ def test_unexpected_errors_are_masked(actor, monkeypatch):
     body = post(actor.client, "{ projects { totalCount } }").json()
     assert body["errors"][0]["message"] == "Unexpected error."
     assert "hunter2" not in str(body)
+
+
+def test_malformed_request_body_is_a_400(actor):
+    response = actor.client.post("/graphql", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_mutations_are_refused_over_get(actor):
+    response = actor.client.get("/graphql", params={"query": 'mutation { createProject(input: {title: "x"}) { __typename } }'})
+    assert response.status_code >= 400
+    assert run(actor.client, "{ projects { totalCount } }")["projects"]["totalCount"] == 0
