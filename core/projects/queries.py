@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
@@ -67,7 +67,7 @@ def project_counters(
     they annotated) and queue_done (tasks they annotated; skips excluded in REQUEUE_FOR_ME projects).
     `fields` limits the work to the counters asked for. At most two statements."""
     ids = sorted(set(project_ids))
-    wanted = set(COUNTER_FIELDS if fields is None else fields)
+    wanted = set((*COUNTER_FIELDS, *QUEUE_FIELDS) if fields is None else fields)
     if user_id is None:
         wanted -= set(QUEUE_FIELDS)
     result = {pid: {name: 0 for name in (*COUNTER_FIELDS, *QUEUE_FIELDS) if name in wanted} for pid in ids}
@@ -80,22 +80,27 @@ def project_counters(
         "total_annotations_number": func.coalesce(func.sum(Task.total_annotations), 0),
         "skipped_annotations_number": func.coalesce(func.sum(Task.cancelled_annotations), 0),
     }
+    user_tasks = None
     if user_id is not None:
-        by_user = exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == user_id)
-        done_by_user = exists().where(
-            Annotation.task_id == Task.id,
-            Annotation.completed_by_id == user_id,
-            or_(Project.skip_queue.is_(None), Project.skip_queue != REQUEUE_FOR_ME, Annotation.was_cancelled.is_(False)),
+        # The user's annotated tasks, hash-joined once (a correlated EXISTS per task goes badly
+        # wrong when the planner misjudges the annotations table).
+        done = or_(Project.skip_queue.is_(None), Project.skip_queue != REQUEUE_FOR_ME, Annotation.was_cancelled.is_(False))
+        user_tasks = (
+            select(Annotation.task_id.label("task_id"), func.max(case((done, 1), else_=0)).label("done"))
+            .join(Project, Project.id == Annotation.project_id)
+            .where(Annotation.completed_by_id == user_id, Annotation.project_id.in_(ids))
+            .group_by(Annotation.task_id)
+            .subquery()
         )
         task_columns["queue_total"] = func.coalesce(
-            func.sum(case((by_user, 1), (Task.is_labeled.is_(False), 1), else_=0)), 0
+            func.sum(case((user_tasks.c.task_id.is_not(None), 1), (Task.is_labeled.is_(False), 1), else_=0)), 0
         )
-        task_columns["queue_done"] = func.coalesce(func.sum(case((done_by_user, 1), else_=0)), 0)
+        task_columns["queue_done"] = func.coalesce(func.sum(func.coalesce(user_tasks.c.done, 0)), 0)
     selected = [(name, column) for name, column in task_columns.items() if name in wanted]
     if selected:
         query = select(Task.project_id, *(column.label(name) for name, column in selected))
-        if user_id is not None and "queue_done" in wanted:
-            query = query.join(Project, Project.id == Task.project_id)
+        if user_tasks is not None and wanted & set(QUEUE_FIELDS):
+            query = query.outerjoin(user_tasks, user_tasks.c.task_id == Task.id)
         rows = session.execute(query.where(Task.project_id.in_(ids)).group_by(Task.project_id))
         for row in rows:
             values = row._mapping
