@@ -82,6 +82,7 @@ class ProjectNode(Node):
         return make_connection(nodes, has_next, lambda: loaders.task_count_by_project_id.load(self.pk))
 
     async def _counter(self, info: Info, name: str) -> int:
+        """One of Label Studio's counters (core.projects.queries.project_counters), batched per request."""
         counters = await info.context.loaders.project_counters_by_id.load(self.pk)
         return int(counters.get(name) or 0)
 
@@ -89,15 +90,15 @@ class ProjectNode(Node):
     async def task_number(self, info: Info) -> int:
         return await self._counter(info, "task_number")
 
-    @strawberry.field(description="Number of tasks with at least one completed annotation.")
+    @strawberry.field(description="Number of tasks with at least one useful annotation (see usefulAnnotationNumber).")
     async def num_tasks_with_annotations(self, info: Info) -> int:
         return await self._counter(info, "num_tasks_with_annotations")
 
-    @strawberry.field(description="Number of completed (not skipped) annotations.")
+    @strawberry.field(description="Number of annotations that were not skipped (cancelled).")
     async def total_annotations_number(self, info: Info) -> int:
         return await self._counter(info, "total_annotations_number")
 
-    @strawberry.field(description="Number of skipped annotations.")
+    @strawberry.field(description="Number of skipped (cancelled) annotations.")
     async def skipped_annotations_number(self, info: Info) -> int:
         return await self._counter(info, "skipped_annotations_number")
 
@@ -109,10 +110,10 @@ class ProjectNode(Node):
     async def ground_truth_number(self, info: Info) -> int:
         return await self._counter(info, "ground_truth_number")
 
-    @strawberry.field(description="Number of annotations with a result that were not skipped.")
+    @strawberry.field(description="Number of annotations with a result that are neither skipped nor ground truth.")
     async def useful_annotation_number(self, info: Info) -> int:
         return await self._counter(info, "useful_annotation_number")
 
-    @strawberry.field(description="Number of tasks labeled as often as their overlap asks.")
+    @strawberry.field(description="Number of tasks labeled as often as their overlap asks (isLabeled).")
     async def finished_task_number(self, info: Info) -> int:
         return await self._counter(info, "finished_task_number")
