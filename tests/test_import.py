@@ -221,6 +221,7 @@ def test_import_into_another_organizations_project_is_404(actor, stranger, db):
     project_id = make_project(actor)
     assert post_import(stranger, project_id, [{"text": "intruder"}]).status_code == 404
     assert post_import(actor, 987654, [{"text": "x"}]).status_code == 404
+    assert post_import(actor, 2**40, [{"text": "x"}]).status_code == 404
     assert count(db, Task) == 0
 
 
@@ -275,6 +276,7 @@ def test_import_predictions_rejects_bad_items_and_writes_nothing(actor, stranger
     [foreign_task] = actor.client.post(f"/api/projects/{other_project}/import?return_task_ids=true", json=[{"text": "b"}]).json()["task_ids"]
     cases = [
         [{"task": task_id, "result": POSITIVE}, {"task": 999999, "result": POSITIVE}],
+        [{"task": 2**40, "result": POSITIVE}],
         [{"task": foreign_task, "result": POSITIVE}],
         [{"task": task_id}],
         [{"task": task_id, "result": 5.5}],

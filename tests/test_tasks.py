@@ -361,3 +361,22 @@ def test_delete_all_tasks_of_a_project(actor, db):
     # Numbering starts again in the emptied project.
     assert import_tasks(actor, project_id, [{"text": "again"}])
     assert actor.client.get(f"/api/tasks/?project={project_id}").json()["tasks"][0]["inner_id"] == 1
+
+
+def test_ids_beyond_the_database_range_are_404_not_errors(actor):
+    huge = 2**40
+    project_id = make_project(actor)
+    [task_id] = import_tasks(actor, project_id, [{"text": "x"}])
+    event = {"event_key": "k", "event_time": "2026-01-01T00:00:00Z"}
+    assert actor.client.get(f"/api/tasks/{huge}/").status_code == 404
+    assert actor.client.patch(f"/api/tasks/{huge}/", json={"meta": {}}).status_code == 404
+    assert actor.client.delete(f"/api/tasks/{huge}/").status_code == 404
+    assert actor.client.post(f"/api/tasks/{huge}/events/", json=event).status_code == 404
+    assert actor.client.get(f"/api/tasks/?project={huge}").status_code == 404
+    assert actor.client.delete(f"/api/projects/{huge}/tasks/").status_code == 404
+    assert actor.client.get(f"/api/projects/{project_id}/imports/{huge}/").status_code == 404
+    assert actor.client.get(f"/api/tasks/?project={project_id}&ids={huge}").json()["total"] == 0
+    assert actor.client.post("/api/tasks/", json={"data": {"text": "x"}, "project": huge}).status_code == 400
+    assert actor.client.post(f"/api/tasks/{task_id}/events/", json={**event, "annotation": huge}).status_code == 400
+    assert actor.client.post(f"/api/tasks/{task_id}/events/", json={**event, "review": huge}).status_code == 400
+    assert actor.client.patch(f"/api/tasks/{task_id}/", json={"overlap": huge}).status_code == 400

@@ -19,8 +19,26 @@ from core.users.batch import users_by_ids
 from core.users.models import User
 
 
+# Ids are 32-bit integers in the database; larger numbers cannot name a row (and would make
+# PostgreSQL raise instead of finding nothing).
+MAX_ID = 2**31 - 1
+
+
+def is_valid_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def get_org_project(ctx: Context, project_id: int) -> Project:
+    """get_project, with ids out of the database's range answered as NotFound."""
+    if not is_valid_id(project_id):
+        raise NotFound()
+    return get_project(ctx, project_id)
+
+
 def get_task(ctx: Context, task_id: int) -> Task:
     """The task, if it belongs to a project of the caller's organization; NotFound otherwise."""
+    if not is_valid_id(task_id):
+        raise NotFound()
     task = ctx.session.execute(
         select(Task).join(Project, Project.id == Task.project_id).where(Task.id == task_id, Project.organization_id == ctx.org_id)
     ).scalar_one_or_none()
@@ -68,10 +86,10 @@ def list_tasks(
 ) -> TaskPage:
     """One page of a project's tasks ordered by id, with the totals Label Studio reports.
     Costs a constant number of statements whatever the page size."""
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
     conditions = [Task.project_id == project.id]
     if ids is not None:
-        conditions.append(Task.id.in_(ids))
+        conditions.append(Task.id.in_([task_id for task_id in ids if is_valid_id(task_id)]))
     total, total_annotations, total_predictions = ctx.session.execute(
         select(
             func.count(Task.id),
@@ -87,6 +105,8 @@ def list_tasks(
 
 def get_task_with_relations(ctx: Context, task_id: int) -> tuple[Task, Project, TaskRelations]:
     """A task of the caller's organization with its project, annotations, predictions and authors."""
+    if not is_valid_id(task_id):
+        raise NotFound()
     row = ctx.session.execute(
         select(Task, Project).join(Project, Project.id == Task.project_id).where(Task.id == task_id, Project.organization_id == ctx.org_id)
     ).one_or_none()

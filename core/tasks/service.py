@@ -22,11 +22,10 @@ from core.label_config import data_types as config_data_types
 from core.label_config import parsed_label_config
 from core.organizations.models import OrganizationMember
 from core.projects.models import Project
-from core.projects.queries import get_project
 from core.tasks.bulk import insert_annotations, insert_predictions, insert_tasks
 from core.tasks.counters import refresh_task_counters
 from core.tasks.models import ProjectImport, Task, TaskEvent
-from core.tasks.queries import get_task
+from core.tasks.queries import MAX_ID, get_org_project, get_task, is_valid_id
 from core.timeutil import utcnow
 from core.users.models import User
 from core.validation import Input
@@ -296,7 +295,7 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
     options = options or ImportOptions()
     started = time.monotonic()
     user = ctx.require_user()
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
 
     if isinstance(payload, dict):
         items = [payload]
@@ -329,7 +328,7 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
                     "was_cancelled": bool(annotation.get("was_cancelled", False)),
                     "ground_truth": bool(annotation.get("ground_truth", True)),
                     "lead_time": _prediction_score(annotation.get("lead_time")),
-                    "import_id": annotation.get("id") if isinstance(annotation.get("id"), int) else None,
+                    "import_id": annotation.get("id") if is_valid_id(annotation.get("id")) else None,
                 }))
     for index, task in enumerate(tasks):
         for number, prediction in enumerate(task["predictions"]):
@@ -391,7 +390,9 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
 
 
 def get_project_import(ctx: Context, project_id: int, import_id: int) -> ProjectImport:
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
+    if not is_valid_id(import_id):
+        raise NotFound()
     project_import = ctx.session.scalar(
         select(ProjectImport).where(ProjectImport.id == import_id, ProjectImport.project_id == project.id)
     )
@@ -402,11 +403,11 @@ def get_project_import(ctx: Context, project_id: int, import_id: int) -> Project
 
 def import_predictions(ctx: Context, project_id: int, payload: Any) -> int:
     """Add predictions to existing tasks of the project; returns how many were created."""
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
     if not isinstance(payload, list):
         raise ValidationError(f"Expected a list of predictions but got type \"{type(payload).__name__}\".")
     wanted = {item.get("task") for item in payload if isinstance(item, dict)}
-    wanted_ids = [task_id for task_id in wanted if isinstance(task_id, int) and not isinstance(task_id, bool)]
+    wanted_ids = [task_id for task_id in wanted if is_valid_id(task_id)]
     existing = set(ctx.session.scalars(select(Task.id).where(Task.project_id == project.id, Task.id.in_(wanted_ids)))) if wanted_ids else set()
     rows, errors = [], []
     for index, item in enumerate(payload):
@@ -445,7 +446,9 @@ def _read_task_fields(body: Input) -> dict:
         values["meta"] = meta if meta is not None else {}
     for name in ("overlap", "inner_id", *_COUNTER_FIELDS):
         if body.has(name):
-            values[name] = body.integer(name, min_value=0 if name != "inner_id" else None, allow_null=name == "inner_id")
+            values[name] = body.integer(
+                name, min_value=0 if name != "inner_id" else None, max_value=MAX_ID, allow_null=name == "inner_id"
+            )
     if body.has("is_labeled"):
         values["is_labeled"] = body.boolean("is_labeled")
     if body.has("allow_skip"):
@@ -470,10 +473,10 @@ def create_task(ctx: Context, payload: Any) -> Task:
     body = Input(payload)
     if not body.has("data"):
         body.error("data", "This field is required.")
-    project_id = body.integer("project", required=True, allow_null=False)
+    project_id = body.integer("project", required=True, allow_null=False, max_value=MAX_ID)
     values = _read_task_fields(body)
     body.done()
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
     data = body.data["data"]
     _check_single_task_data(data, project)
     task_id = insert_tasks(
@@ -516,7 +519,7 @@ def delete_task(ctx: Context, task_id: int) -> None:
 def delete_all_tasks(ctx: Context, project_id: int) -> int:
     """Delete every task of the project in one statement (annotations, predictions and other
     rows that belong to tasks go with them through ON DELETE CASCADE); returns how many."""
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
     deleted = ctx.session.execute(
         delete(Task).where(Task.project_id == project.id), execution_options={"synchronize_session": False}
     ).rowcount
@@ -535,13 +538,15 @@ def create_task_event(ctx: Context, task_id: int, payload: Any) -> TaskEvent:
     event_key = body.string("event_key", required=True, allow_null=False, allow_blank=False, max_length=255)
     event_time: datetime | None = body.datetime_("event_time", required=True, allow_null=False)
     annotation_id = body.integer("annotation", allow_null=True)
-    draft_id = body.integer("annotation_draft_id", allow_null=True)
-    review_id = body.integer("review", allow_null=True)
+    draft_id = body.integer("annotation_draft_id", allow_null=True, max_value=MAX_ID)
+    review_id = body.integer("review", allow_null=True, max_value=MAX_ID)
     meta = body.data.get("meta")
     body.done()
     if annotation_id is not None:
-        exists = ctx.session.scalar(select(Annotation.id).where(Annotation.id == annotation_id, Annotation.task_id == task.id))
-        if exists is None:
+        exists = is_valid_id(annotation_id) and ctx.session.scalar(
+            select(Annotation.id).where(Annotation.id == annotation_id, Annotation.task_id == task.id)
+        )
+        if not exists:
             raise ValidationError({"annotation": [f'Invalid pk "{annotation_id}" - object does not exist.']})
     event = TaskEvent(
         task_id=task.id,
