@@ -149,6 +149,11 @@ def test_bad_patch_changes_nothing(actor, stranger, db):
     assert_error(actor.client.patch(url, json={"result": [1], "score": 0.7}), 400)
     assert_error(actor.client.patch(url, content=b"[", headers={"Content-Type": "application/json"}), 400)
     assert_error(actor.client.patch("/api/predictions/999999/", json={"score": 1}), 404)
+    # PUT replaces: task and result are required as on create.
+    assert assert_error(actor.client.put(url, json={"score": 0.3}), 400)["validation_errors"] == {
+        "task": ["This field is required."],
+        "result": ["This field is required."],
+    }
     db.expire_all()
     stored = db.get(Prediction, prediction_id)
     assert (stored.task_id, stored.score, stored.result) == (task, 0.1, RESULT)

@@ -66,11 +66,12 @@ def create_prediction(ctx: Context, data: Any) -> Prediction:
     return prediction
 
 
-def update_prediction(ctx: Context, prediction_id: int, data: Any) -> Prediction:
-    """PATCH /api/predictions/{id}/; moving it to another task of the organization is allowed, as in LS."""
+def update_prediction(ctx: Context, prediction_id: int, data: Any, *, partial: bool = True) -> Prediction:
+    """PATCH (partial) or PUT /api/predictions/{id}/; moving it to another task of the
+    organization is allowed, as in LS."""
     ctx.require_user()
     prediction = get_prediction(ctx, prediction_id)
-    values, task_id, raw_result = _read_values(ctx, data, partial=True)
+    values, task_id, raw_result = _read_values(ctx, data, partial=partial)
     touched = {prediction.task_id}
     if task_id is not None and task_id != prediction.task_id:
         task, project = _task_with_project(ctx, task_id)

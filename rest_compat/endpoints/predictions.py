@@ -52,6 +52,10 @@ def update_prediction(req: ApiRequest) -> dict:
     return prediction_json(service.update_prediction(req.ctx, path_id(req), req.json(default={})))
 
 
+def replace_prediction(req: ApiRequest) -> dict:
+    return prediction_json(service.update_prediction(req.ctx, path_id(req), req.json(default={}), partial=False))
+
+
 def delete_prediction(req: ApiRequest) -> None:
     service.delete_prediction(req.ctx, path_id(req))
 
@@ -63,7 +67,7 @@ routes = [
         {
             "GET": api(get_prediction),
             "PATCH": api(update_prediction),
-            "PUT": api(update_prediction),
+            "PUT": api(replace_prediction),
             "DELETE": api(delete_prediction),
         },
     ),
