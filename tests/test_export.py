@@ -255,3 +255,47 @@ def test_large_export_is_valid_json(actor, db):
     tasks = orjson.loads(response.content)
     assert [task["id"] for task in tasks] == list(task_ids)
     assert tasks[-1]["data"] == {"text": "t2499", "n": 2499}
+
+
+# What Label Studio 1.23.2 exported after importing IMPORTED_TASKS (ids, times and uuids normalised).
+IMPORTED_TASKS = [
+    {"data": {"text": "hello"}, "meta": {"m": 1},
+     "annotations": [{"result": [SENTIMENT, NOTE], "lead_time": 3.5}],
+     "predictions": [{"result": [{k: v for k, v in SENTIMENT.items() if k != "id"}], "score": 0.5, "model_version": "m1"}]},
+    {"data": {"text": "plain"}},
+    {"data": {"text": "skipped"}, "annotations": [{"result": [], "was_cancelled": True}]},
+]
+LS_ANNOTATION_KEYS = [
+    "id", "completed_by", "result", "was_cancelled", "ground_truth", "created_at", "updated_at", "draft_created_at",
+    "lead_time", "prediction", "result_count", "unique_id", "import_id", "last_action", "bulk_created", "task",
+    "project", "updated_by", "parent_prediction", "parent_annotation", "last_created_by",
+]
+LS_TASK_KEYS = [
+    "id", "annotations", "drafts", "predictions", "data", "meta", "created_at", "updated_at", "allow_skip",
+    "inner_id", "total_annotations", "cancelled_annotations", "total_predictions", "comment_count",
+    "unresolved_comment_count", "last_comment_updated_at", "project", "updated_by", "comment_authors",
+]
+
+
+def test_export_after_a_rest_import_matches_label_studio(actor):
+    project_id = create_project(actor)
+    response = actor.client.post(f"/api/projects/{project_id}/import?return_task_ids=true", json=IMPORTED_TASKS)
+    assert response.status_code == 201, response.text
+    first, second, third = response.json()["task_ids"]
+    tasks = export(actor, project_id).json()
+    assert [task["id"] for task in tasks] == [first, third]
+    for task in tasks:
+        assert list(task) == LS_TASK_KEYS
+        assert all(list(annotation) == LS_ANNOTATION_KEYS for annotation in task["annotations"])
+    hello, skipped = tasks
+    assert hello["data"] == {"text": "hello"} and hello["meta"] == {"m": 1} and hello["inner_id"] == 1
+    assert len(hello["predictions"]) == 1 and isinstance(hello["predictions"][0], int)
+    (annotation,) = hello["annotations"]
+    assert annotation["result"] == [SENTIMENT, NOTE] and annotation["lead_time"] == 3.5
+    assert annotation["completed_by"] == actor.user_id and annotation["task"] == first
+    assert annotation["project"] == project_id and annotation["prediction"] == {}
+    assert (hello["total_annotations"], hello["cancelled_annotations"], hello["total_predictions"]) == (1, 0, 1)
+    assert skipped["annotations"][0]["was_cancelled"] is True and skipped["cancelled_annotations"] == 1
+    assert skipped["meta"] == {} and skipped["predictions"] == []
+    records = export(actor, project_id, "?exportType=JSON_MIN&download_all_tasks=true").json()
+    assert [(r["id"], r.get("sentiment"), r.get("note")) for r in records] == [(first, "pos", "nice"), (second, None, None)]

@@ -483,3 +483,61 @@ def test_other_organizations_projects_are_not_found(actor, stranger, db):
     assert stranger.client.get("/api/projects/counts/").json()["count"] == 0
     db.expire_all()
     assert db.get(Project, pid).title == "My project"
+
+
+# --- counters through the REST API (import, annotate, skip, delete) ------------------------------
+
+
+@pytest.mark.parametrize("maximum", [1, 2])
+def test_counters_follow_imports_annotations_skips_and_deletes(actor, make_actor, maximum):
+    project = create(actor, maximum_annotations=maximum)
+    pid = project["id"]
+    colleague = make_actor("rest-colleague@example.com", same_org_as=actor)
+    imported = actor.client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        json=[
+            {"data": {"text": "a"}, "predictions": [{"result": choice("neg"), "model_version": "m1"}]},
+            {"data": {"text": "b"}},
+            {"data": {"text": "c"}},
+        ],
+    )
+    assert imported.status_code == 201, imported.text
+    t1, t2, t3 = imported.json()["task_ids"]
+    body = detail(actor, pid)
+    assert (body["task_number"], body["total_predictions_number"], body["queue_total"]) == (3, 1, 3)
+
+    def annotate(who, task_id, **extra):
+        response = who.client.post(f"/api/tasks/{task_id}/annotations/", json={"result": choice("pos"), **extra})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    mine = annotate(actor, t1)
+    annotate(colleague, t1)
+    annotate(actor, t2, result=[], was_cancelled=True)
+    body = detail(actor, pid)
+    assert counters_of(body) == {
+        "task_number": 3,
+        "finished_task_number": 1,  # t1 has 2 annotations, enough for overlap 1 and 2
+        "total_annotations_number": 2,
+        "skipped_annotations_number": 1,
+        "total_predictions_number": 1,
+        "useful_annotation_number": 2,
+        "num_tasks_with_annotations": 1,
+        "ground_truth_number": 0,
+        "queue_total": 3,  # t1, t2 (mine) + t3 (unlabeled)
+        "queue_done": 2,
+    }
+
+    assert actor.client.delete(f"/api/annotations/{mine}/").status_code == 204
+    body = detail(actor, pid)
+    assert body["total_annotations_number"] == 1 and body["useful_annotation_number"] == 1
+    assert body["finished_task_number"] == (1 if maximum == 1 else 0)
+    assert body["queue_done"] == 1  # only the skip is left of mine
+    counts = actor.client.get(f"/api/projects/counts/?ids={pid}").json()["results"][0]
+    assert {k: counts[k] for k in ("task_number", "finished_task_number", "total_annotations_number")} == {
+        "task_number": 3, "finished_task_number": body["finished_task_number"], "total_annotations_number": 1
+    }
+
+    assert actor.client.delete(f"/api/projects/{pid}/tasks/").status_code in (200, 204)
+    body = detail(actor, pid)
+    assert counters_of(body) == {key: 0 for key in counters_of(body)}
