@@ -51,8 +51,9 @@ def get_hotkeys(req: ApiRequest) -> dict:
 
 
 def update_hotkeys(req: ApiRequest):
+    body = req.json(default={})  # malformed JSON is a parse error in the usual shape
     try:
-        return {"custom_hotkeys": service.update_hotkeys(req.ctx, req.json(default={}))}
+        return {"custom_hotkeys": service.update_hotkeys(req.ctx, body)}
     except ValidationError as exc:
         # Label Studio answers this one endpoint with its own error shape.
         return json_response({"error": "Invalid hotkeys configuration", "details": exc.errors}, 400)
