@@ -380,3 +380,16 @@ def test_ids_beyond_the_database_range_are_404_not_errors(actor):
     assert actor.client.post(f"/api/tasks/{task_id}/events/", json={**event, "annotation": huge}).status_code == 400
     assert actor.client.post(f"/api/tasks/{task_id}/events/", json={**event, "review": huge}).status_code == 400
     assert actor.client.patch(f"/api/tasks/{task_id}/", json={"overlap": huge}).status_code == 400
+
+
+def test_include_and_omit_select_fields_like_flex_fields(actor):
+    project_id = make_project(actor)
+    [task_id] = import_tasks(actor, project_id, [{"text": "x"}])
+    listed = actor.client.get(f"/api/tasks/?project={project_id}&include=id,data").json()
+    assert listed["tasks"] == [{"id": task_id, "data": {"text": "x"}}] and listed["total"] == 1
+    repeated = actor.client.get(f"/api/tasks/?project={project_id}&include=id&include=data").json()
+    assert repeated["tasks"] == listed["tasks"]
+    omitted = actor.client.get(f"/api/tasks/?project={project_id}&omit=data,meta").json()["tasks"][0]
+    assert list(omitted) == [key for key in TASK_ONLY_KEYS if key not in ("data", "meta")]
+    detail = actor.client.get(f"/api/tasks/{task_id}/?include=id,annotations").json()
+    assert detail == {"id": task_id, "annotations": []}

@@ -31,6 +31,25 @@ def _ids(req: ApiRequest) -> list[int] | None:
         raise ValidationError({"ids": ["A valid integer is required."]})
 
 
+def _flex_param(req: ApiRequest, name: str) -> list[str] | None:
+    """rest_flex_fields' `include` / `omit`: repeated or comma-separated, also as `name[]`."""
+    values = req.query.getlist(name) or req.query.getlist(f"{name}[]")
+    if not values:
+        return None
+    if len(values) == 1:
+        values = values[0].split(",")
+    return [value.strip() for value in values]
+
+
+def _sparse(req: ApiRequest):
+    """A function that keeps the fields asked for with `include` and drops those in `omit`."""
+    include, omit = _flex_param(req, "include"), set(_flex_param(req, "omit") or ())
+    if include is None and not omit:
+        return lambda body: body
+    kept = set(include) if include is not None else None
+    return lambda body: {k: v for k, v in body.items() if (kept is None or k in kept) and k not in omit}
+
+
 def list_view(req: ApiRequest):
     project_id = _positive_int(req, "project")
     if not project_id:
@@ -39,11 +58,12 @@ def list_view(req: ApiRequest):
     page_request = req.page_request(default_page_size=DEFAULT_PAGE_SIZE)
     all_fields = req.query.get("fields") == "all"
     page = list_tasks(req.ctx, project_id, page_request, ids=_ids(req), all_fields=all_fields)
+    sparse = _sparse(req)
     return {
         "total_annotations": page.total_annotations,
         "total_predictions": page.total_predictions,
         "total": page.total,
-        "tasks": [dm_task_json(task, page.project, page.relations) for task in page.tasks],
+        "tasks": [sparse(dm_task_json(task, page.project, page.relations)) for task in page.tasks],
     }
 
 
@@ -60,7 +80,7 @@ def _task_id(req: ApiRequest) -> int:
 
 def detail_view(req: ApiRequest):
     task, project, relations = get_task_with_relations(req.ctx, _task_id(req))
-    return dm_task_json(task, project, relations, detail=True)
+    return _sparse(req)(dm_task_json(task, project, relations, detail=True))
 
 
 def update_view(req: ApiRequest):
