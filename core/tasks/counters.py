@@ -7,25 +7,31 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Text, and_, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.models import Task
+from core.timeutil import utcnow
 
 IGNORE_SKIPPED = "IGNORE_SKIPPED"
 _CHUNK = 5000
 
 
-def refresh_task_counters(session: Session, task_ids: Iterable[int]) -> None:
+def refresh_task_counters(session: Session, task_ids: Iterable[int], *, touched_by: int | None = None) -> None:
+    """`touched_by`: also mark the tasks updated now by this user (LS does on annotation and
+    prediction writes), in the same statement."""
     ids = sorted(set(task_ids))
     if not ids:
         return
     session.flush()
     for start in range(0, len(ids), _CHUNK):
-        session.execute(_update_statement(ids[start:start + _CHUNK]), execution_options={"synchronize_session": False})
+        statement = _update_statement(ids[start:start + _CHUNK])
+        if touched_by is not None:
+            statement = statement.values(updated_at=utcnow(), updated_by_id=touched_by)
+        session.execute(statement, execution_options={"synchronize_session": False})
     # Loaded Task objects would show stale counters otherwise.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Task) and obj.id in ids:
@@ -34,6 +40,10 @@ def refresh_task_counters(session: Session, task_ids: Iterable[int]) -> None:
 
 def _count(*conditions):
     return select(func.count(Annotation.id)).where(Annotation.task_id == Task.id, *conditions).scalar_subquery()
+
+
+# A missing result: SQL NULL, or JSON null (what the JSON column type stores for None).
+_HAS_RESULT = and_(Annotation.result.is_not(None), cast(Annotation.result, Text) != "null")
 
 
 def _distinct_annotators(*conditions):
@@ -49,7 +59,7 @@ def _update_statement(ids: list[int]):
     skip_queue = select(Project.skip_queue).where(Project.id == Task.project_id).scalar_subquery()
     annotators = case(
         (skip_queue == IGNORE_SKIPPED, _distinct_annotators()),
-        else_=_distinct_annotators(Annotation.was_cancelled.is_(False), Annotation.result.is_not(None)),
+        else_=_distinct_annotators(Annotation.was_cancelled.is_(False), _HAS_RESULT),
     )
     labeled = annotators >= Task.overlap
     # The Data Manager's completed_at: creation time of the newest annotation of a labeled task.
