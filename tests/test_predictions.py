@@ -188,5 +188,5 @@ def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
     with statement_counter() as executed:
         response = actor.client.post(LIST, json={"task": task, "result": RESULT})
     assert response.status_code == 201
-    # auth (2) + task with project + insert + task touch + counter refresh
-    assert executed() <= 6
+    # auth (2) + task with project + insert + task counters and touch
+    assert executed() <= 5

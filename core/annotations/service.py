@@ -2,7 +2,7 @@
 
 Every write keeps the task counters right in the same transaction and, like Label Studio,
 marks the task as updated by the caller. A create costs a handful of statements: the task
-lookup, the insert, the task touch and the counter refresh."""
+lookup, the insert and one task UPDATE (counters and touch)."""
 from __future__ import annotations
 
 import json
@@ -338,17 +338,6 @@ def _keep_single_ground_truth(ctx: Context, task_ids: list[int], keep_ids: list[
         )
 
 
-def touch_tasks(ctx: Context, task_ids: Iterable[int]) -> None:
-    """Label Studio marks a task updated (now, by the caller) whenever its annotations or predictions change."""
-    ids = sorted(set(task_ids))
-    now = utcnow()
-    for start in range(0, len(ids), _CHUNK):
-        ctx.session.execute(
-            update(Task).where(Task.id.in_(ids[start:start + _CHUNK])).values(updated_at=now, updated_by_id=ctx.user.id),
-            execution_options={"synchronize_session": False},
-        )
-
-
 def _after_write(ctx: Context, task_ids: list[int]) -> None:
-    touch_tasks(ctx, task_ids)
-    refresh_task_counters(ctx.session, task_ids)
+    # LS also marks the task updated (now, by the caller) whenever its annotations change.
+    refresh_task_counters(ctx.session, task_ids, touched_by=ctx.user.id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, null, select
 
-from core.annotations.service import MAX_ID, touch_tasks
+from core.annotations.service import MAX_ID
 from core.context import Context
 from core.errors import ValidationError
 from core.label_config import parsed_label_config
@@ -152,5 +152,5 @@ def _project_visible(ctx: Context, project_id: int) -> bool:
 
 
 def _after_write(ctx: Context, task_ids: list[int]) -> None:
-    touch_tasks(ctx, task_ids)
-    refresh_task_counters(ctx.session, task_ids)
+    # LS also marks the task updated (now, by the caller) whenever its predictions change.
+    refresh_task_counters(ctx.session, task_ids, touched_by=ctx.user.id)
