@@ -183,6 +183,46 @@ def test_json_min_equals_the_sdk_converter_output(actor, exported_project, tmp_p
     assert ours == converted
 
 
+@pytest.mark.parametrize("export_type, extension", [("CSV", "csv"), ("TSV", "tsv")])
+def test_csv_and_tsv_equal_the_sdk_converter_output(actor, db, exported_project, tmp_path, export_type, extension):
+    from label_studio_sdk.converter import Converter
+
+    from core.label_config import parsed_label_config
+
+    p = exported_project
+    # Task data sharing a name with a control, nested values and a slash exercise the converter's rules.
+    add_task(db, p["project"], {"text": "a/b", "sentiment": "clash", "extra": {"k": [1, "é"]}}, inner_id=4)
+    db.commit()
+    source = tmp_path / "export.json"
+    source.write_bytes(export(actor, p["project"], "?download_all_tasks=true").content)
+    Converter(config=parsed_label_config(CONFIG), project_dir=None).convert(
+        str(source), str(tmp_path / "out"), export_type, is_dir=False
+    )
+    (converted,) = (tmp_path / "out").iterdir()
+    expected = converted.read_bytes()
+    response = export(actor, p["project"], f"?exportType={export_type}&download_all_tasks=true")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].endswith(f'.{extension}"')
+    assert response.content == expected
+
+
+def test_export_formats(actor, exported_project, stranger):
+    response = actor.client.get(f"/api/projects/{exported_project['project']}/export/formats")
+    assert response.status_code == 200
+    formats = response.json()
+    enabled = [f["name"] for f in formats if not f.get("disabled")]
+    assert enabled == ["JSON", "JSON_MIN", "CSV", "TSV"]
+    assert formats[0] == {
+        "title": "JSON",
+        "description": "List of items in raw JSON format stored in one JSON file. Use to export both the data and "
+        "the annotations for a dataset. It's Label Studio Common Format",
+        "link": "https://labelstud.io/guide/export.html#JSON",
+        "name": "JSON",
+    }
+    assert all(f["disabled"] is True for f in formats[4:])
+    assert stranger.client.get(f"/api/projects/{exported_project['project']}/export/formats").status_code == 404
+
+
 def test_json_min_keeps_regions_of_configs_without_controls(actor, db):
     project_id = create_project(actor, label_config="<View></View>")
     task = add_task(db, project_id, {"x": 1}, inner_id=1)
@@ -211,6 +251,7 @@ def test_export_of_an_empty_project(actor):
     "query, field",
     [
         ("?exportType=BOGUS", "export_type"),
+        ("?exportType=COCO", "export_type"),
         ("?download_all_tasks=maybe", "download_all_tasks"),
         ("?ids[]=abc", "ids"),
     ],

@@ -1,4 +1,5 @@
 """Exports of a project's tasks with their annotations and predictions (Label Studio's export formats)."""
+from core.exports.formats import export_formats
 from core.exports.json_export import (
     EXPORT_FORMATS,
     ExportOptions,
@@ -7,4 +8,4 @@ from core.exports.json_export import (
     stream_export,
 )
 
-__all__ = ["EXPORT_FORMATS", "ExportOptions", "ExportPlan", "plan_export", "stream_export"]
+__all__ = ["export_formats", "EXPORT_FORMATS", "ExportOptions", "ExportPlan", "plan_export", "stream_export"]

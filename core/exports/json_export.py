@@ -1,4 +1,4 @@
-"""Streaming JSON / JSON_MIN export of a project's tasks, in Label Studio 1.23.2's shape
+"""Streaming JSON / JSON_MIN (and CSV / TSV) export of a project's tasks, in Label Studio 1.23.2's shape
 (data_export ExportDataSerializer: annotations in full, predictions and drafts as ids).
 
 Tasks are read in keyset batches (by id); each batch loads its annotations and predictions with one
@@ -19,13 +19,15 @@ from core import label_config as lc
 from core.annotations.models import Annotation
 from core.context import Context
 from core.errors import ValidationError
-from core.exports.json_min import ControlMatcher, task_records
+from core.exports.csv_export import csv_chunks
+from core.exports.json_min import ControlMatcher, json_min_record, prettify, task_items
 from core.predictions.models import Prediction
 from core.projects.queries import get_project
 from core.tasks.models import Task
 from core.timeutil import utcnow
 
-EXPORT_FORMATS = ("JSON", "JSON_MIN")
+EXPORT_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
+_FILE_TYPES = {"CSV": (".csv", "text/csv"), "TSV": (".tsv", "text/tab-separated-values")}
 BATCH_SIZE = 1000
 # Task data imported without a key lands here; the export names it after the config's first data key.
 DATA_UNDEFINED_NAME = "$undefined$"
@@ -56,12 +58,14 @@ def plan_export(ctx: Context, project_id: int, options: ExportOptions) -> Export
     if options.export_type not in EXPORT_FORMATS:
         raise ValidationError({"export_type": [f"{options.export_type} is not supported export format"]})
     stamp = utcnow().strftime("%Y-%m-%d-%H-%M")
+    extension, content_type = _FILE_TYPES.get(options.export_type, (".json", "application/json"))
     return ExportPlan(
         project_id=project.id,
         options=options,
         parsed_config=lc.parsed_label_config(project.label_config),
         first_data_key=lc.first_object_data_key(project.label_config),
-        filename=f"project-{project.id}-at-{stamp}-{uuid.uuid4().hex[:8]}.json",
+        filename=f"project-{project.id}-at-{stamp}-{uuid.uuid4().hex[:8]}{extension}",
+        content_type=content_type,
     )
 
 
@@ -72,6 +76,10 @@ def stream_export(open_session: Callable[[], Session], plan: ExportPlan) -> Iter
     try:
         if plan.options.export_type == "JSON_MIN":
             yield from _json_min_chunks(session, plan)
+        elif plan.options.export_type in ("CSV", "TSV"):
+            matcher = ControlMatcher(plan.parsed_config)
+            items = (item for batch in converter_item_batches(session, plan, matcher) for item in batch)
+            yield from csv_chunks(items, "," if plan.options.export_type == "CSV" else "\t", prettify)
         else:
             yield from _json_chunks(session, plan)
     finally:
@@ -95,10 +103,21 @@ def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
     matcher = ControlMatcher(plan.parsed_config)
     yield b"[\n"
     first = True
+    for items in converter_item_batches(session, plan, matcher):
+        if not items:
+            continue
+        # The converter writes each record with json.dump(indent=2), separated by ",\n".
+        body = b",\n".join(orjson.dumps(json_min_record(item), option=_DUMP_OPTIONS | orjson.OPT_INDENT_2) for item in items)
+        yield body if first else b",\n" + body
+        first = False
+    yield b"\n]"
+
+
+def converter_item_batches(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Iterator[list[dict]]:
+    """Per batch of tasks, the label_studio_sdk converter's items (see json_min.task_items)."""
     for tasks, annotations, _ in _batches(session, plan, with_predictions=False):
-        records = []
+        items: list[dict] = []
         for task in tasks:
-            data = _data_object(task.data, plan)
             rows = [
                 {
                     "id": row.id,
@@ -111,14 +130,8 @@ def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
                 }
                 for row in annotations.get(task.id, ())
             ]
-            records.extend(task_records(task.id, data, rows, matcher))
-        if not records:
-            continue
-        # The converter writes each record with json.dump(indent=2), separated by ",\n".
-        body = b",\n".join(orjson.dumps(record, option=_DUMP_OPTIONS | orjson.OPT_INDENT_2) for record in records)
-        yield body if first else b",\n" + body
-        first = False
-    yield b"\n]"
+            items.extend(task_items(task.id, _data_object(task.data, plan), rows, matcher))
+        yield items
 
 
 def _iso(value: datetime | None) -> str | None:

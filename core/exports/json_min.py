@@ -83,30 +83,45 @@ def prettify(values: list[dict]) -> Any:
     return out[0] if tag_type in ("Choices", "TextArea") and len(out) == 1 else out
 
 
-def _annotator(completed_by: Any) -> Any:
-    # The converter's get_annotator(int_id=True): ids stay ints, anything else becomes a string.
+def annotator_id(completed_by: Any) -> Any:
+    """The converter's get_annotator(int_id=True): ids stay ints, anything else becomes a string."""
     return completed_by if isinstance(completed_by, int) else str(completed_by)
 
 
-def task_records(task_id: int, data: Any, annotations: list[dict], matcher: ControlMatcher) -> Iterator[dict]:
-    """Records of one task. `annotations` carry id, completed_by, result, was_cancelled,
-    created_at/updated_at (already rendered as strings) and lead_time, in export order."""
+def task_items(task_id: int, data: Any, annotations: list[dict], matcher: ControlMatcher) -> Iterator[dict]:
+    """The converter's items of one task (Converter.annotation_result_from_task): the task alone when it
+    has no annotation, else one per submitted annotation, newest first; nothing when all were skipped.
+    `annotations` carry id, completed_by, result, was_cancelled, created_at/updated_at (rendered as
+    strings) and lead_time, in export order."""
+    data = data if isinstance(data, dict) else {}
     if not annotations:
-        record = dict(data) if isinstance(data, dict) else {}
-        record["id"] = task_id
-        record.update(annotator=None, annotation_id=None, created_at=None, updated_at=None, lead_time=None)
-        yield record
+        yield {"id": task_id, "input": data, "output": {}, "completed_by": {}, "annotation_id": None,
+               "created_at": None, "updated_at": None, "lead_time": None}
         return
     submitted = [a for a in annotations if not a["was_cancelled"]]
     submitted.sort(key=lambda a: a["created_at"] or "", reverse=True)
     for annotation in submitted:
-        record = deepcopy(data) if isinstance(data, dict) else {}
-        record["id"] = task_id
-        for name, values in _outputs(annotation["result"], matcher).items():
-            record[name] = prettify(values)
-        record["annotator"] = _annotator(annotation["completed_by"])
-        record["annotation_id"] = annotation["id"]
-        record["created_at"] = annotation["created_at"]
-        record["updated_at"] = annotation["updated_at"]
-        record["lead_time"] = annotation["lead_time"]
-        yield record
+        yield {
+            "id": task_id,
+            "input": data,
+            "output": _outputs(annotation["result"], matcher),
+            "completed_by": annotation["completed_by"],
+            "annotation_id": annotation["id"],
+            "created_at": annotation["created_at"],
+            "updated_at": annotation["updated_at"],
+            "lead_time": annotation["lead_time"],
+        }
+
+
+def json_min_record(item: dict) -> dict:
+    record = deepcopy(item["input"])
+    record["id"] = item["id"]
+    for name, values in item["output"].items():
+        record[name] = prettify(values)
+    completed_by = item["completed_by"]
+    record["annotator"] = completed_by.get("email") if isinstance(completed_by, dict) else annotator_id(completed_by)
+    record["annotation_id"] = item["annotation_id"]
+    record["created_at"] = item["created_at"]
+    record["updated_at"] = item["updated_at"]
+    record["lead_time"] = item["lead_time"]
+    return record

@@ -1,10 +1,10 @@
-"""GET /api/projects/{id}/export — Label Studio's synchronous ("easy") export, streamed."""
+"""GET /api/projects/{id}/export — Label Studio's synchronous ("easy") export, streamed — and its formats."""
 from __future__ import annotations
 
 from starlette.responses import StreamingResponse
 
 from core.errors import ValidationError
-from core.exports import ExportOptions, plan_export, stream_export
+from core.exports import ExportOptions, export_formats, plan_export, stream_export
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
 
@@ -42,4 +42,11 @@ def export_view(req: ApiRequest):
     return StreamingResponse(chunks, media_type=plan.content_type, headers=headers)
 
 
-routes = [*api_route("/api/projects/{id:int}/export", {"GET": api(export_view)})]
+def formats_view(req: ApiRequest):
+    return export_formats(req.ctx, req.path["id"])
+
+
+routes = [
+    *api_route("/api/projects/{id:int}/export", {"GET": api(export_view)}),
+    *api_route("/api/projects/{id:int}/export/formats", {"GET": api(formats_view)}),
+]
