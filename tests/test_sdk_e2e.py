@@ -86,11 +86,15 @@ def import_and_wait(ls: LabelStudio, project_id: int, tasks: list[dict], timeout
         assert response.task_count == len(tasks)
     else:
         assert response.import_ is not None, f"import answered neither task_count nor import id: {response}"
+    wait_for_tasks(ls, project_id, before + len(tasks), timeout)
+    return response
+
+
+def wait_for_tasks(ls: LabelStudio, project_id: int, count: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while (ls.projects.get(project_id).task_number or 0) < before + len(tasks):
+    while (ls.projects.get(project_id).task_number or 0) < count:
         assert time.monotonic() < deadline, "imported tasks never became visible in task_number"
         time.sleep(0.1)
-    return response
 
 
 def all_tasks(ls: LabelStudio, project_id: int, page_size: int = 100, **kwargs) -> list:
@@ -144,6 +148,47 @@ def test_create_project_import_and_list_all_pages(target):
     assert project.task_number == 250
     assert project.total_annotations_number == 0
     assert project.num_tasks_with_annotations == 0
+
+
+def test_import_with_annotations_predictions_and_task_ids(target):
+    ls = target.client()
+    project = create_project(target, ls)
+    tasks = [
+        {"data": {"text": "pre"}, "annotations": [{"result": choice("Positive")}],
+         "predictions": [{"result": choice("Negative"), "score": 0.4, "model_version": "imported"}]},
+        {"text": "bare"},
+    ]
+    response = ls.projects.import_tasks(project.id, request=tasks, return_task_ids=True)
+    if response.import_ is None:  # synchronous (Community) answer
+        assert response.task_count == 2
+        assert response.annotation_count == 1
+        assert response.prediction_count == 1
+        assert len(response.task_ids) == 2
+    else:
+        wait_for_tasks(ls, project.id, 2)
+    counted = ls.projects.get(project.id)
+    assert counted.task_number == 2
+    assert counted.total_annotations_number == 1
+    assert counted.total_predictions_number == 1
+    assert counted.finished_task_number == 1
+
+    by_text = {t.data["text"]: t for t in all_tasks(ls, project.id)}
+    assert set(by_text) == {"pre", "bare"}
+    pre = by_text["pre"]
+    assert pre.total_annotations == 1 and pre.total_predictions == 1 and pre.is_labeled is True
+    assert pre.annotations[0]["result"][0]["value"]["choices"] == ["Positive"]
+    preds = ls.predictions.list(task=pre.id)
+    assert [(p.model_version, p.score) for p in preds] == [("imported", pytest.approx(0.4))]
+
+    # Bad input: a task without the config's $text is refused with a validation error, nothing is written
+    with pytest.raises(ApiError) as err:
+        ls.projects.import_tasks(project.id, request=[{"text": "fine"}, {"nottext": "x"}])
+    assert err.value.status_code == 400
+    assert err.value.body.get("validation_errors")
+    with pytest.raises(ApiError) as err:
+        ls.projects.import_tasks(project.id, request=[])
+    assert err.value.status_code == 400
+    assert ls.projects.get(project.id).task_number == 2
 
 
 def test_annotations_predictions_and_counters(target):
