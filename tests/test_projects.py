@@ -541,3 +541,17 @@ def test_counters_follow_imports_annotations_skips_and_deletes(actor, make_actor
     assert actor.client.delete(f"/api/projects/{pid}/tasks/").status_code in (200, 204)
     body = detail(actor, pid)
     assert counters_of(body) == {key: 0 for key in counters_of(body)}
+
+
+@pytest.mark.parametrize(
+    "instruction, stored",
+    [
+        ("Label all cats", "Label all cats"),
+        ('<p>Hi <a href="javascript:alert(1)">x</a></p>', "<p>Hi <a>x</a></p>"),
+        ("<img src=x onerror=alert(1)>", '<img src="x">'),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ],
+)
+def test_instructions_are_sanitized(actor, instruction, stored):
+    project = create(actor, expert_instruction=instruction)
+    assert project["expert_instruction"] == stored

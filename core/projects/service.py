@@ -1,6 +1,7 @@
 """Project use cases: create, update, delete, validate a labeling config."""
 from __future__ import annotations
 
+from html import escape as html_escape
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
@@ -123,7 +124,9 @@ def sanitize_html(html: str) -> str:
             value = element.attrib[attribute].strip().lower()
             if attribute.lower().startswith("on") or value.startswith(("javascript:", "vbscript:", "data:text/html")):
                 del element.attrib[attribute]
-    text = fragment.text or ""
+    # The leading text comes back unescaped from the parser: escape it again, or "&lt;script&gt;" would
+    # turn into a live tag.
+    text = html_escape(fragment.text or "", quote=False)
     return text + "".join(lxml_html.tostring(child, encoding="unicode") for child in fragment)
 
 
