@@ -428,3 +428,61 @@ def _use_personal_access_token(target, ls, me, refresh_token):
     with pytest.raises(ApiError) as err:
         ls.tokens.refresh(refresh="not.a.jwt")
     assert err.value.status_code == 401
+
+
+def test_task_queries_ordering_and_delete_all(target):
+    ls = target.client()
+    project = create_project(target, ls, title=f"SDK query {uuid.uuid4().hex[:6]}")
+    import_and_wait(ls, project.id, [{"text": w} for w in ("alpha", "beta", "gamma", "delta")])
+    tasks = sorted(all_tasks(ls, project.id), key=lambda t: t.id)
+    ls.annotations.create(tasks[1].id, result=choice("Positive"))
+    ls.annotations.create(tasks[3].id, result=choice("Negative"))
+
+    def query(q: dict) -> list[int]:
+        return [t.id for t in ls.tasks.list(project=project.id, page_size=100, query=json.dumps(q))]
+
+    # Data Manager filters and ordering through the `query` parameter
+    annotated = {"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]}}
+    assert sorted(query(annotated)) == [tasks[1].id, tasks[3].id]
+    by_text = {"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:data.text", "operator": "equal", "type": "String", "value": "gamma"}]}}
+    assert query(by_text) == [tasks[2].id]
+    assert query({"ordering": ["-tasks:id"]}) == [t.id for t in reversed(tasks)]
+
+    # projects.list filtered by title
+    assert [p.id for p in ls.projects.list(title=project.title, page_size=100)] == [project.id]
+
+    # tasks.delete_all_tasks empties the project and its counters
+    ls.tasks.delete_all_tasks(project.id)
+    emptied = ls.projects.get(project.id)
+    assert emptied.task_number == 0
+    assert emptied.total_annotations_number == 0
+    assert all_tasks(ls, project.id) == []
+
+
+def test_async_client_with_personal_access_token(target):
+    import asyncio
+
+    from label_studio_sdk import AsyncLabelStudio
+
+    ls = target.client()
+    project = create_project(target, ls, title="for the async client")
+    import_and_wait(ls, project.id, [{"text": "one"}, {"text": "two"}])
+    refresh_token = ls.tokens.create().token
+
+    async def journey():
+        client = AsyncLabelStudio(base_url=target.url, api_key=refresh_token, timeout=60)
+        fetched = await client.projects.get(project.id)
+        tasks = [t async for t in await client.tasks.list(project=project.id, page_size=1)]
+        annotation = await client.annotations.create(tasks[0].id, result=choice("Neutral"))
+        return fetched, tasks, annotation
+
+    try:
+        fetched, tasks, annotation = asyncio.run(journey())
+    finally:
+        ls.tokens.blacklist(refresh=refresh_token)
+    assert fetched.id == project.id and fetched.task_number == 2
+    assert sorted(t.data["text"] for t in tasks) == ["one", "two"]  # two pages of one
+    assert annotation.task == tasks[0].id
+    assert ls.projects.get(project.id).total_annotations_number == 1
