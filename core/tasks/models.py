@@ -20,7 +20,8 @@ class Task(Timestamped, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    # Indexed by the composite indexes above (project_id leads both).
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     data: Mapped[dict]
     meta: Mapped[dict | None]
     inner_id: Mapped[int | None]
@@ -33,7 +34,9 @@ class Task(Timestamped, Base):
     allow_skip: Mapped[bool | None] = mapped_column(default=True)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     file_upload_id: Mapped[int | None]
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("project_imports.id", ondelete="SET NULL"))
+    # The ProjectImport that created the task. No foreign key: a per-row check would slow down
+    # big imports, and imports only go away with their project (and its tasks).
+    import_id: Mapped[int | None]
     # Kept up to date by the comments domain; rendered on every task.
     comment_count: Mapped[int] = mapped_column(default=0)
     unresolved_comment_count: Mapped[int] = mapped_column(default=0)

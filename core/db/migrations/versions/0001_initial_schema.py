@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:34:28.887720
+Create Date: 2026-11-23 07:50:20.244044
 """
 from alembic import op
 import sqlalchemy as sa
@@ -183,13 +183,11 @@ def upgrade() -> None:
     sa.Column('last_comment_updated_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['import_id'], ['project_imports.id'], name=op.f('fk_tasks_import_id_project_imports'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_tasks_project_id_projects'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_tasks_updated_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tasks_project_id'), ['project_id'], unique=False)
         batch_op.create_index('ix_tasks_project_id_id', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_tasks_project_inner_id', ['project_id', 'inner_id'], unique=False)
 
@@ -297,7 +295,6 @@ def downgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_project_inner_id')
         batch_op.drop_index('ix_tasks_project_id_id')
-        batch_op.drop_index(batch_op.f('ix_tasks_project_id'))
 
     op.drop_table('tasks')
     with op.batch_alter_table('project_imports', schema=None) as batch_op:
