@@ -19,6 +19,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -203,11 +204,26 @@ def run_one(args, workdir: Path, factory, ready_timeout: float) -> dict:
         server.start()
         waited = server.wait_ready(ready_timeout)
         log(f"{server.name} ready after {waited:.1f}s at {server.base_url}")
-        result = run_workload(args, server)
+        runs = [run_workload(args, server) for _ in range(max(1, args.repeat))]
+        result = combine(runs)
         result["_startup_s"] = round(waited, 1)
         return result
     finally:
         server.stop()
+
+
+def combine(runs: list[dict]) -> dict:
+    """One run as is; several runs (--repeat) as the median of each metric, with every run kept."""
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[-1])
+    for name in METRICS:
+        values = [r[name] for r in runs if isinstance(r.get(name), (int, float))]
+        if values:
+            out[name] = statistics.median(values)
+    out["_runs"] = runs
+    out["_aggregate"] = f"median of {len(runs)} runs"
+    return out
 
 
 def load_saved(path: Path, key: str) -> dict:
@@ -275,6 +291,8 @@ def parse_args(argv=None):
     ap.add_argument("--tasks", type=int, default=10000, help="tasks imported by the workload (default 10000)")
     ap.add_argument("--annotate", type=int, default=None, help="annotations written (workload default 500)")
     ap.add_argument("--text-bytes", type=int, default=None, help="bytes of text per task (workload default 200)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the workload this many times per server and report the median of each metric (default 1)")
     ap.add_argument("--lsbench", type=Path, default=DEFAULT_LSBENCH, help=f"workload script (default {DEFAULT_LSBENCH})")
     ap.add_argument("--python", default=sys.executable, help="interpreter that runs the workload (needs requests)")
     ap.add_argument("--labelgraph", type=Path, default=DEFAULT_LABELGRAPH, help="labelgraph executable")
