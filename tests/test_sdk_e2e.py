@@ -4,11 +4,17 @@ Each test drives one user journey through `label_studio_sdk.LabelStudio` over HT
 loopback, the `live_server` fixture) and asserts the values a client would see: ids, counters,
 task data, annotation results, the exported JSON.
 
-The same tests run against any server that speaks the Label Studio API, e.g. Label Studio 1.23.2
-itself, to check that the expectations here are Label Studio's behaviour:
+The same tests run against any server that speaks the Label Studio API, e.g. a private Label Studio
+1.23.2, to check that the expectations here are Label Studio's behaviour (they all pass there):
 
-    LABELGRAPH_SDK_E2E_URL=http://127.0.0.1:8081 LABELGRAPH_SDK_E2E_TOKEN=<legacy token> \
+    LABEL_STUDIO_BASE_DATA_DIR=$(mktemp -d) LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
+        /tmp/lsvenv/bin/label-studio start --no-browser --internal-host 127.0.0.1 --port 8090 \
+        --username sdk@example.com --password sdk-password-123 --user-token sdktoken0123456789 &
+    LABELGRAPH_SDK_E2E_URL=http://127.0.0.1:8090 LABELGRAPH_SDK_E2E_TOKEN=sdktoken0123456789 \
         .venv/bin/python -m pytest -q tests/test_sdk_e2e.py
+
+Use a user nobody else uses: the token tests create and revoke that user's personal access token, and
+Label Studio allows one valid token per user. Projects the tests create are deleted afterwards.
 """
 from __future__ import annotations
 
