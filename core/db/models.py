@@ -2,6 +2,7 @@
 from core.annotations.models import Annotation  # noqa: F401
 from core.auth.models import LegacyToken, RefreshToken  # noqa: F401
 from core.db.base import Base  # noqa: F401
+from core.jobs.models import Job  # noqa: F401
 from core.organizations.models import Organization, OrganizationMember  # noqa: F401
 from core.predictions.models import Prediction  # noqa: F401
 from core.projects.models import Project  # noqa: F401

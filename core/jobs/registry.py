@@ -1,0 +1,20 @@
+"""Job kinds and the core function that runs each. Add a line here for a new kind."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import Settings
+from core.jobs import recount_project
+
+# run(session_factory, settings, job_id) -> result stored on the job (a JSON dict) or None.
+JobHandler = Callable[[sessionmaker[Session], Settings, int], "dict[str, Any] | None"]
+
+JOB_HANDLERS: dict[str, JobHandler] = {
+    recount_project.KIND: recount_project.run,
+}
+
+
+def handler_for(kind: str) -> JobHandler | None:
+    return JOB_HANDLERS.get(kind)
