@@ -17,6 +17,8 @@ class Task(Timestamped, Base):
     __table_args__ = (
         Index("ix_tasks_project_inner_id", "project_id", "inner_id"),
         Index("ix_tasks_project_id_id", "project_id", "id"),  # task pages ordered by id
+        # Covers the task count and annotation/prediction totals of a project's task list.
+        Index("ix_tasks_project_counters", "project_id", "total_annotations", "total_predictions"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

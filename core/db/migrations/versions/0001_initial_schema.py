@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:51:39.157545
+Create Date: 2026-11-23 07:51:59.788387
 """
 from alembic import op
 import sqlalchemy as sa
@@ -216,6 +216,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_project_counters', ['project_id', 'total_annotations', 'total_predictions'], unique=False)
         batch_op.create_index('ix_tasks_project_id_id', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_tasks_project_inner_id', ['project_id', 'inner_id'], unique=False)
 
@@ -323,6 +324,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_project_inner_id')
         batch_op.drop_index('ix_tasks_project_id_id')
+        batch_op.drop_index('ix_tasks_project_counters')
 
     op.drop_table('tasks')
     with op.batch_alter_table('project_imports', schema=None) as batch_op:
