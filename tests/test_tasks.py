@@ -393,3 +393,40 @@ def test_include_and_omit_select_fields_like_flex_fields(actor):
     assert list(omitted) == [key for key in TASK_ONLY_KEYS if key not in ("data", "meta")]
     detail = actor.client.get(f"/api/tasks/{task_id}/?include=id,annotations").json()
     assert detail == {"id": task_id, "annotations": []}
+
+
+# ---------------------------------------------------------------- counters
+
+
+def test_counters_follow_label_studio_rules(actor, make_actor, db):
+    from core.projects.models import Project
+    from core.tasks.counters import refresh_task_counters
+
+    project_id = make_project(actor, maximum_annotations=2)
+    colleague = make_actor("counter-colleague@example.com", same_org_as=actor)
+    [task_id] = import_tasks(actor, project_id, [{"text": "x"}])
+
+    def add(user_id, **fields):
+        db.add(Annotation(task_id=task_id, project_id=project_id, completed_by_id=user_id, **fields))
+        db.flush()
+        refresh_task_counters(db, [task_id])
+        db.commit()
+        return db.get(Task, task_id)
+
+    # Two annotations by one person do not reach an overlap of two distinct annotators.
+    add(actor.user_id, result=POSITIVE)
+    task = add(actor.user_id, result=POSITIVE)
+    assert (task.total_annotations, task.is_labeled, task.completed_at) == (2, False, None)
+    # An annotation without a result does not finish the task.
+    task = add(colleague.user_id, result=None)
+    assert (task.total_annotations, task.is_labeled) == (3, False)
+    # A skip counts only in IGNORE_SKIPPED projects.
+    task = add(colleague.user_id, result=[], was_cancelled=True)
+    assert (task.total_annotations, task.cancelled_annotations, task.is_labeled) == (3, 1, False)
+    db.get(Project, project_id).skip_queue = "IGNORE_SKIPPED"
+    db.flush()
+    refresh_task_counters(db, [task_id])
+    db.commit()
+    task = db.get(Task, task_id)
+    newest = db.scalar(select(Annotation.created_at).where(Annotation.task_id == task_id).order_by(Annotation.id.desc()).limit(1))
+    assert task.is_labeled is True and task.completed_at == newest
