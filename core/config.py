@@ -15,6 +15,8 @@ class Settings:
     database_url: str
     secret_key: str
     redis_url: str | None = None
+    # Prefix of every Redis key of the job queue: deployments (or test runs) sharing a Redis stay apart.
+    redis_namespace: str = "labelgraph"
     max_body_bytes: int = 256 * 1024 * 1024
     access_token_ttl_seconds: int = 5 * 60
     version: str = "1.23.2"
@@ -46,5 +48,6 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
         database_url=database_url,
         secret_key=_secret_key(directory),
         redis_url=os.environ.get("REDIS_URL") or None,
+        redis_namespace=os.environ.get("LABELGRAPH_REDIS_NAMESPACE") or "labelgraph",
         max_body_bytes=int(os.environ.get("LABELGRAPH_MAX_BODY_BYTES", 256 * 1024 * 1024)),
     )

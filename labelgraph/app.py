@@ -13,6 +13,7 @@ from core.db.migrate import upgrade_head
 from graphql_api.app import graphql_routes
 from rest_compat.http import error_body, json_response
 from rest_compat.routes import rest_routes
+from workers.runtime import JobSystem
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Starlette:
@@ -20,6 +21,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> St
     if migrate:
         upgrade_head(settings.database_url)
     engine = create_db_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    # Without REDIS_URL jobs run on a worker thread in this process; with it, only enqueued here.
+    jobs = JobSystem(settings, session_factory)
 
     async def http_error(request: Request, exc: HTTPException):
         detail = {404: "Not found.", 405: f'Method "{request.method}" not allowed.'}.get(exc.status_code, str(exc.detail))
@@ -27,12 +31,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> St
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        jobs.on_server_start()
         yield
+        jobs.stop()
         engine.dispose()
 
     app = Starlette(routes=[*rest_routes(), *graphql_routes], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
-    app.state.ports = {}
+    app.state.session_factory = session_factory
+    app.state.jobs = jobs
+    app.state.ports = {"jobs": jobs.queue}
     return app

@@ -1,13 +1,15 @@
-"""The `labelgraph` command: serve, migrate, create-user."""
+"""The `labelgraph` command: serve, worker, migrate, create-user."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from core.config import load_settings
 from core.db.engine import create_db_engine, make_session_factory, transaction
 from core.db.migrate import upgrade_head
 from core.users.bootstrap import ensure_user
+from workers.runtime import WorkerOptions
 
 
 def _bootstrap_user(settings, email: str, password: str | None, token: str | None) -> str:
@@ -33,6 +35,20 @@ def cmd_serve(args) -> int:
     app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
     return 0
+
+
+def cmd_worker(args) -> int:
+    from workers.process import run_worker
+
+    settings = load_settings(args.data_dir)
+    if not settings.redis_url:
+        print("labelgraph worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0); "
+              "without it `labelgraph serve` runs jobs in-process.", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    options = WorkerOptions(threads=args.threads, sweep_interval=args.sweep_interval, requeue_after=args.requeue_after,
+                            heartbeat_timeout=args.heartbeat_timeout)
+    return run_worker(settings, options, processes=args.processes)
 
 
 def cmd_migrate(args) -> int:
@@ -63,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=False)
     serve.set_defaults(func=cmd_serve)
+
+    defaults = WorkerOptions()
+    worker = sub.add_parser("worker", help="run background jobs from the Redis broker (needs REDIS_URL)")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
+    worker.add_argument("--threads", type=int, default=defaults.threads, help=f"worker threads per process (default: {defaults.threads})")
+    worker.add_argument("--sweep-interval", type=float, default=defaults.sweep_interval, metavar="SECONDS",
+                        help="how often to look for stale jobs to re-enqueue")
+    worker.add_argument("--requeue-after", type=float, default=defaults.requeue_after, metavar="SECONDS",
+                        help="re-enqueue a job still queued after this long (its message may be lost)")
+    worker.add_argument("--heartbeat-timeout", type=float, default=defaults.heartbeat_timeout, metavar="SECONDS",
+                        help="reclaim a running job without a heartbeat for this long (same on every worker)")
+    worker.add_argument("--data-dir", default=None)
+    worker.add_argument("--log-level", default="info")
+    worker.set_defaults(func=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--data-dir", default=None)

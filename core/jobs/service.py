@@ -201,3 +201,7 @@ def requeue_stale_jobs(
         log.info("Re-enqueued %d stale job(s): %s", len(found), [job_id for _, job_id in found])
     return len(found)
 
+
+
+def unfinished_jobs_exist(session: Session) -> bool:
+    return session.scalar(select(Job.id).where(Job.status.in_(UNFINISHED)).limit(1)) is not None

@@ -1,0 +1,1 @@
+"""Dramatiq actors, one module per job family; each calls one core function."""

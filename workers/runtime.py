@@ -1,0 +1,122 @@
+"""Everything one process needs for jobs: broker, the run_job actor, the queue adapter, and
+(when this process runs jobs) a Dramatiq worker plus the sweeper of stale jobs."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+import dramatiq
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import Settings
+from core.db.engine import transaction
+from core.jobs.service import HEARTBEAT_TIMEOUT, requeue_stale_jobs, unfinished_jobs_exist
+from workers.actors.jobs import declare_job_actor
+from workers.broker import create_broker
+from workers.dispatch import DramatiqJobQueue
+
+log = logging.getLogger("labelgraph.workers")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    threads: int = 4
+    # How often the sweeper looks for stale jobs, and how long a queued job may wait (its message
+    # possibly lost) before it is sent again.
+    sweep_interval: float = 10.0
+    requeue_after: float = 30.0
+    # Must be the same on every worker: a running job without a heartbeat for this long is reclaimed.
+    heartbeat_timeout: float = HEARTBEAT_TIMEOUT.total_seconds()
+    # Graceful stop: how long running jobs may take to finish before the process exits anyway.
+    shutdown_timeout: float = 30.0
+
+
+class JobSystem:
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], options: WorkerOptions = WorkerOptions()):
+        self.settings = settings
+        self.session_factory = session_factory
+        self.options = options
+        self.broker = create_broker(settings)
+        self.actor = declare_job_actor(
+            self.broker, session_factory, settings, heartbeat_timeout=timedelta(seconds=options.heartbeat_timeout)
+        )
+        # Embedded: the worker thread starts with the first job, so a server that never runs
+        # one never pays for it.
+        self.queue = DramatiqJobQueue(self.actor, before_send=None if self.uses_redis else self.start_worker)
+        self._lock = threading.Lock()
+        self._worker: dramatiq.Worker | None = None
+        self._sweeper: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.settings.redis_url)
+
+    def start_worker(self, *, sweep: bool = True) -> None:
+        """Consume jobs in this process (idempotent); with `sweep`, also re-enqueue stale jobs
+        every `sweep_interval`."""
+        with self._lock:
+            if self._worker is None:
+                # A short poll timeout keeps the embedded worker quick to stop.
+                worker = dramatiq.Worker(self.broker, worker_threads=self.options.threads, worker_timeout=1000 if self.uses_redis else 250)
+                worker.start()
+                self._worker = worker
+        if sweep:
+            self.start_sweeper()
+
+    def start_sweeper(self) -> None:
+        with self._lock:
+            if self._sweeper is None:
+                self._stopping.clear()
+                self._sweeper = threading.Thread(target=self._sweep_periodically, name="labelgraph-job-sweeper", daemon=True)
+                self._sweeper.start()
+
+    def sweep(self, older_than: float | None = None) -> int:
+        """Re-enqueue stale jobs; never raises (logs), so a database hiccup cannot stop the caller."""
+        try:
+            return requeue_stale_jobs(
+                self.session_factory,
+                self.queue,
+                timedelta(seconds=self.options.requeue_after if older_than is None else older_than),
+                heartbeat_timeout=timedelta(seconds=self.options.heartbeat_timeout),
+            )
+        except SQLAlchemyError:
+            log.warning("Sweep of stale jobs failed; next sweep will retry", exc_info=True)
+            return 0
+
+    def on_server_start(self) -> None:
+        """Start-up of `labelgraph serve`: jobs left queued/running by a crash are sent again."""
+        if self.uses_redis:
+            self.sweep()
+            return
+        # The stub broker's messages died with the previous process: every queued job is an orphan.
+        try:
+            with transaction(self.session_factory) as session:
+                pending = unfinished_jobs_exist(session)
+        except SQLAlchemyError:
+            log.warning("Could not look for unfinished jobs at start-up", exc_info=True)
+            return
+        if pending:
+            self.start_worker()
+            self.sweep(older_than=0)
+
+    def _sweep_periodically(self) -> None:
+        while not self._stopping.wait(self.options.sweep_interval):
+            self.sweep()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping.set()
+            if self._sweeper is not None:
+                self._sweeper.join()
+                self._sweeper = None
+            if self._worker is not None:
+                self._worker.stop(timeout=int(self.options.shutdown_timeout * 1000))
+                self._worker = None
+
+    def close(self) -> None:
+        self.stop()
+        self.broker.close()
