@@ -177,6 +177,8 @@ def test_bad_create_input_is_refused_and_writes_nothing(actor, db):
         ({"result": [], "completed_by": 999999}, {"completed_by": ['Invalid pk "999999" - object does not exist.']}),
         ({"result": [], "last_action": "dance"}, {"last_action": ['"dance" is not a valid choice.']}),
         ({"result": [], "parent_annotation": 424242}, {"parent_annotation": ['Invalid pk "424242" - object does not exist.']}),
+        ({"result": [], "parent_prediction": -(2**40)}, {"parent_prediction": [f'Invalid pk "{-(2**40)}" - object does not exist.']}),
+        ({"result": [], "completed_by": -(2**40)}, {"completed_by": [f'Invalid pk "{-(2**40)}" - object does not exist.']}),
     ]
     for payload, errors in cases:
         body = assert_error(actor.client.post(url, json=payload), 400)
@@ -267,6 +269,7 @@ def test_delete_annotation_updates_counters(actor, db):
     assert counters(db, task) == {"total_annotations": 0, "cancelled_annotations": 0, "is_labeled": False}
     assert_error(actor.client.delete(f"/api/annotations/{annotation_id}/"), 404)
     assert_error(actor.client.get(f"/api/annotations/{annotation_id}/"), 404)
+    assert_error(actor.client.get(f"/api/annotations/{2**40}/"), 404)
 
 
 # --- bulk ----------------------------------------------------------------------------------
@@ -349,6 +352,8 @@ def test_bulk_delete_bad_input_deletes_nothing(actor, stranger, db):
     assert_error(actor.client.post(url, json={"ids": [], "project": project}), 400)
     assert_error(actor.client.post(url, json={"ids": list(range(1, 102)), "project": project}), 400)
     assert_error(actor.client.post(url, json={"ids": [annotation_id, 999999], "project": project}), 404)
+    assert_error(actor.client.post(url, json={"ids": [annotation_id, -(2**40)], "project": project}), 404)
+    assert_error(actor.client.post(url, json={"ids": [annotation_id], "project": 2**40}), 400)
     assert_error(actor.client.post(url, json={"ids": [annotation_id], "project": other_project}), 404)
     assert_error(stranger.client.post(url, json={"ids": [annotation_id], "project": project}), 404)
     assert annotation_count(db) == 1

@@ -10,13 +10,15 @@ from core.annotations.models import Annotation
 from core.context import Context
 from core.errors import NotFound
 from core.projects.models import Project
-from core.tasks.queries import get_task
+from core.tasks.queries import get_task, is_valid_id
 from core.users.batch import users_by_ids
 from core.users.models import User
 
 
 def get_annotation(ctx: Context, annotation_id: int) -> Annotation:
     """The annotation, if its project belongs to the caller's organization; NotFound otherwise."""
+    if not is_valid_id(annotation_id):
+        raise NotFound()
     annotation = ctx.session.scalar(
         select(Annotation)
         .join(Project, Project.id == Annotation.project_id)

@@ -17,10 +17,9 @@ from core.context import Context
 from core.errors import Conflict, NotFound, ValidationError
 from core.predictions.models import Prediction
 from core.projects.models import Project
-from core.projects.queries import get_project
 from core.tasks.counters import refresh_task_counters
 from core.tasks.models import Task
-from core.tasks.queries import get_task
+from core.tasks.queries import MAX_ID, get_org_project, get_task, is_valid_id
 from core.timeutil import utcnow
 from core.users.batch import users_by_ids
 from core.validation import Input
@@ -38,8 +37,6 @@ LAST_ACTIONS = (
     "deleted_review",
 )
 BULK_DELETE_MAX_IDS = 100
-# Ids are 32-bit integer columns; a larger number can name no row (and PostgreSQL would refuse it).
-MAX_ID = 2**31 - 1
 _CHUNK = 5000
 _RESULT_NOT_LIST = 'annotation "result" field in annotation must be list'
 
@@ -153,7 +150,7 @@ def bulk_delete_annotations(ctx: Context, data: Any) -> int:
         elif len(ids) > BULK_DELETE_MAX_IDS:
             inp.error("ids", f"Ensure this field has no more than {BULK_DELETE_MAX_IDS} elements.")
     inp.done()
-    project = get_project(ctx, project_id)
+    project = get_org_project(ctx, project_id)
     wanted = set(ids)
     rows = ctx.session.execute(
         select(Annotation.id, Annotation.task_id).where(Annotation.id.in_(_storable(wanted)), Annotation.project_id == project.id)
@@ -245,7 +242,7 @@ def _check_references(ctx: Context, values: dict[str, Any]) -> None:
     """Users must belong to the caller's organization, parents to its projects."""
     errors: dict[str, list[str]] = {}
     user_fields = {"completed_by": values.get("completed_by_id"), "last_created_by": values.get("last_created_by_id")}
-    wanted_users = {uid for uid in user_fields.values() if uid is not None and uid != ctx.user.id}
+    wanted_users = {uid for uid in user_fields.values() if is_valid_id(uid) and uid != ctx.user.id}
     known_users = users_by_ids(ctx.session, ctx.org_id, list(wanted_users)) if wanted_users else {}
     for name, uid in user_fields.items():
         if uid is not None and uid != ctx.user.id and uid not in known_users:
@@ -254,10 +251,10 @@ def _check_references(ctx: Context, values: dict[str, Any]) -> None:
         parent_id = values.get(f"{name}_id")
         if parent_id is None:
             continue
-        exists = ctx.session.scalar(
+        exists = is_valid_id(parent_id) and ctx.session.scalar(
             select(model.id).join(Project, Project.id == model.project_id).where(model.id == parent_id, Project.organization_id == ctx.org_id)
         )
-        if exists is None:
+        if not exists:
             errors[name] = [f'Invalid pk "{parent_id}" - object does not exist.']
     if errors:
         raise ValidationError(errors)
@@ -269,7 +266,8 @@ def _check_unique_id_free(ctx: Context, unique_id: str) -> None:
 
 
 def _storable(ids: Iterable[int]) -> list[int]:
-    return [i for i in ids if -MAX_ID <= i <= MAX_ID]
+    # Ids out of the 32-bit column range name no row (and PostgreSQL would refuse them).
+    return [i for i in ids if is_valid_id(i)]
 
 
 def _all_ints(values: list) -> bool:
@@ -291,7 +289,7 @@ def _selected_task_projects(
 ) -> list[tuple[int, int]]:
     """(task id, project id) of every selected task, in the order given; NotFound if any is foreign."""
     if project_id is not None:
-        get_project(ctx, project_id)
+        get_org_project(ctx, project_id)
     if selected is not None and selected["all"]:
         if project_id is None:
             raise ValidationError({"project": ["This field is required when selected_items.all is true."]})

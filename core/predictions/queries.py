@@ -8,12 +8,15 @@ from core.errors import NotFound, ValidationError
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.models import Task
+from core.tasks.queries import is_valid_id
 
 _INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
 def get_prediction(ctx: Context, prediction_id: int) -> Prediction:
     """The prediction, if its project belongs to the caller's organization; NotFound otherwise."""
+    if not is_valid_id(prediction_id):
+        raise NotFound()
     prediction = ctx.session.scalar(
         select(Prediction)
         .join(Project, Project.id == Prediction.project_id)

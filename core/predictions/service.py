@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import delete, null, select
 
-from core.annotations.service import MAX_ID
 from core.context import Context
 from core.errors import ValidationError
 from core.label_config import parsed_label_config
@@ -16,6 +15,7 @@ from core.predictions.queries import get_prediction
 from core.projects.models import Project
 from core.tasks.counters import refresh_task_counters
 from core.tasks.models import Task
+from core.tasks.queries import MAX_ID, is_valid_id
 from core.timeutil import utcnow
 from core.validation import Input
 
@@ -139,16 +139,18 @@ def _read_values(ctx: Context, data: Any, *, partial: bool) -> tuple[dict[str, A
 
 def _task_with_project(ctx: Context, task_id: int) -> tuple[Task, Project]:
     """The task and its project in one query; an unknown or foreign task is a field error, as in LS."""
-    row = ctx.session.execute(
+    row = is_valid_id(task_id) and ctx.session.execute(
         select(Task, Project).join(Project, Project.id == Task.project_id).where(Task.id == task_id, Project.organization_id == ctx.org_id)
     ).first()
-    if row is None:
+    if not row:
         raise ValidationError({"task": [f'Invalid pk "{task_id}" - object does not exist.']})
     return row[0], row[1]
 
 
 def _project_visible(ctx: Context, project_id: int) -> bool:
-    return ctx.session.scalar(select(Project.id).where(Project.id == project_id, Project.organization_id == ctx.org_id)) is not None
+    return is_valid_id(project_id) and ctx.session.scalar(
+        select(Project.id).where(Project.id == project_id, Project.organization_id == ctx.org_id)
+    ) is not None
 
 
 def _after_write(ctx: Context, task_ids: list[int]) -> None:

@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 from core.annotations import queries, service
-from core.errors import NotFound, ValidationError
+from core.errors import ValidationError
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
 from rest_compat.shapes.annotations import annotation_json
 
 
 def path_id(req: ApiRequest) -> int:
-    """The {id} of the path; numbers no row can have are simply not found."""
-    value = int(req.path["id"])
-    if value > service.MAX_ID:
-        raise NotFound()
-    return value
+    return int(req.path["id"])
 
 
 def _render(req: ApiRequest, annotations) -> list[dict]:

@@ -1,9 +1,9 @@
 """Predictions: /api/predictions/ and /api/predictions/{id}/."""
 from __future__ import annotations
 
-from core.annotations.service import MAX_ID
 from core.errors import ValidationError
 from core.predictions import queries, service
+from core.tasks.queries import MAX_ID
 from rest_compat.endpoints.annotations import path_id
 from rest_compat.http import ApiRequest, api, api_route
 from rest_compat.shapes.predictions import prediction_json
