@@ -21,6 +21,7 @@ from core.context import Context
 from core.errors import ValidationError
 from core.exports.csv_export import csv_chunks
 from core.exports.json_min import ControlMatcher, json_min_record, prettify, task_items
+from core.exports.sql_json import task_tail_json
 from core.predictions.models import Prediction
 from core.projects.queries import get_project
 from core.tasks.models import Task
@@ -28,7 +29,7 @@ from core.timeutil import utcnow
 
 EXPORT_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
 _FILE_TYPES = {"CSV": (".csv", "text/csv"), "TSV": (".tsv", "text/tab-separated-values")}
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 # Task data imported without a key lands here; the export names it after the config's first data key.
 DATA_UNDEFINED_NAME = "$undefined$"
 _DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
@@ -87,16 +88,44 @@ def stream_export(open_session: Callable[[], Session], plan: ExportPlan) -> Iter
 
 
 def _json_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
+    tail_column = task_tail_json(session.get_bind().dialect.name)
+    columns = (Task.id, tail_column) if tail_column is not None else _TASK_COLUMNS
     yield b"["
     first = True
-    for tasks, annotations, predictions in _batches(session, plan):
-        items = [_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan) for task in tasks]
-        if not items:
+    for tasks, annotations, predictions in _batches(session, plan, columns=columns):
+        if tail_column is not None:
+            body = ",".join(
+                _task_text(task, annotations.get(task.id), predictions.get(task.id), plan) for task in tasks
+            ).encode()
+        else:
+            items = [_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan) for task in tasks]
+            body = orjson.dumps(items, option=_DUMP_OPTIONS)[1:-1]
+        if not body:
             continue
-        body = orjson.dumps(items, option=_DUMP_OPTIONS)[1:-1]
         yield body if first else b"," + body
         first = False
     yield b"]"
+
+
+def _task_text(task, annotations, prediction_ids, plan: ExportPlan) -> str:
+    """One task's JSON: id, annotations, drafts and predictions, then the tail the database rendered."""
+    tail = task.tail
+    if DATA_UNDEFINED_NAME in tail:
+        tail = _renamed_undefined_key(tail, plan)
+    rendered_annotations = (
+        orjson.dumps([_annotation_json(row) for row in annotations], option=_DUMP_OPTIONS).decode()
+        if annotations
+        else "[]"
+    )
+    rendered_predictions = orjson.dumps(prediction_ids).decode() if prediction_ids else "[]"
+    return f'{{"id":{task.id},"annotations":{rendered_annotations},"drafts":[],"predictions":{rendered_predictions},{tail[1:]}'
+
+
+def _renamed_undefined_key(tail: str, plan: ExportPlan) -> str:
+    values = orjson.loads(tail)
+    if isinstance(values.get("data"), dict) and DATA_UNDEFINED_NAME in values["data"] and plan.first_data_key:
+        values["data"][plan.first_data_key] = values["data"].pop(DATA_UNDEFINED_NAME)
+    return orjson.dumps(values, option=_DUMP_OPTIONS).decode()
 
 
 def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
@@ -175,7 +204,7 @@ _ANNOTATION_COLUMNS = (
 )
 
 
-def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = True):
+def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = True, columns=_TASK_COLUMNS):
     """(tasks, annotations by task id, prediction ids by task id) per batch of tasks, in id order."""
     options = plan.options
     conditions = [Task.project_id == plan.project_id]
@@ -186,7 +215,7 @@ def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = Tru
     last_id = 0
     while True:
         tasks = session.execute(
-            select(*_TASK_COLUMNS).where(*conditions, Task.id > last_id).order_by(Task.id).limit(BATCH_SIZE)
+            select(*columns).where(*conditions, Task.id > last_id).order_by(Task.id).limit(BATCH_SIZE)
         ).all()
         if not tasks:
             return
