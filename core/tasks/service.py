@@ -210,13 +210,14 @@ def prepare_prediction_result(result: Any, project: Project) -> list:
     raise TaskDataError(f"Incorrect format {type(result)} for prediction result {result}")
 
 
-def _prediction_score(value: Any) -> float | None:
+def _optional_float(value: Any) -> float | None:
+    """A number, or None for anything else (Label Studio stores no score then)."""
     if value is None or isinstance(value, bool):
         return None
     try:
         return float(value)
     except (TypeError, ValueError):
-        return None  # Label Studio logs and stores no score
+        return None
 
 
 def _prediction_row(prediction: dict, project: Project, task_id: int | None) -> dict:
@@ -225,7 +226,7 @@ def _prediction_row(prediction: dict, project: Project, task_id: int | None) -> 
         "task_id": task_id,
         "project_id": project.id,
         "result": prepare_prediction_result(prediction.get("result"), project),
-        "score": _prediction_score(prediction.get("score")),
+        "score": _optional_float(prediction.get("score")),
         "model_version": str(model_version) if model_version is not None else "undefined",
     }
 
@@ -310,54 +311,66 @@ def _annotation_author(completed_by: Any, members: dict[str, int], member_ids: s
     raise ValidationError(f"Import data contains completed_by={completed_by} which is not a valid annotator's email or ID")
 
 
+def _import_items(payload: Any) -> list:
+    """The request body as a list of items: one task object or a list of them."""
+    if isinstance(payload, dict):
+        return [payload]
+    if not isinstance(payload, list):
+        raise ValidationError("load_tasks: No data found in DATA or in FILES")
+    if not payload:
+        raise ValidationError("load_tasks: No tasks added")
+    return payload
+
+
+def _annotation_rows(ctx: Context, project: Project, tasks: list[dict]) -> list[tuple[int, dict]]:
+    """(task index, annotation row) for every imported annotation, authors resolved."""
+    if not any(task["annotations"] for task in tasks):
+        return []
+    members = _members_by_email(ctx, project)
+    member_ids = set(members.values())
+    default_author = ctx.require_user().id
+    rows = []
+    for index, task in enumerate(tasks):
+        for annotation in task["annotations"]:
+            rows.append((index, {
+                "project_id": project.id,
+                "result": annotation["result"],
+                "completed_by_id": _annotation_author(annotation.get("completed_by"), members, member_ids, default_author),
+                "was_cancelled": bool(annotation.get("was_cancelled", False)),
+                "ground_truth": bool(annotation.get("ground_truth", True)),  # Label Studio's import default
+                "lead_time": _optional_float(annotation.get("lead_time")),
+                "import_id": annotation.get("id") if is_valid_id(annotation.get("id")) else None,
+            }))
+    return rows
+
+
+def _prediction_rows(project: Project, tasks: list[dict]) -> list[tuple[int, dict]]:
+    """(task index, prediction row) for every imported prediction, shorthand results expanded."""
+    rows, errors = [], []
+    for index, task in enumerate(tasks):
+        for number, prediction in enumerate(task["predictions"]):
+            try:
+                rows.append((index, _prediction_row(prediction, project, None)))
+            except TaskDataError as exc:
+                errors.append(f"Task {index}, prediction {number}: Failed to create prediction - {exc}")
+    if errors:
+        raise ValidationError({"predictions": errors[:MAX_REPORTED_ERRORS]})
+    return rows
+
+
 def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOptions | None = None) -> ImportResult:
-    """Import a JSON body (one task or a list) into the project; all or nothing."""
+    """Import a JSON body (one task or a list) into the project; all or nothing: every item is
+    checked before the first write."""
     options = options or ImportOptions()
     started = time.monotonic()
     user = ctx.require_user()
     project = get_org_project(ctx, project_id)
-
-    if isinstance(payload, dict):
-        items = [payload]
-    elif isinstance(payload, list):
-        items = payload
-    else:
-        raise ValidationError("load_tasks: No data found in DATA or in FILES")
-    if not items:
-        raise ValidationError("load_tasks: No tasks added")
+    items = _import_items(payload)
     if options.preannotated_from_fields:
         items = preannotations_from_fields(items, options.preannotated_from_fields, project)
-
-    data_types = config_data_types(project.label_config)
-    tasks = validate_import_items(items, data_types)
-
-    # Resolve authors and prediction results before writing anything.
-    annotation_rows: list[tuple[int, dict]] = []
-    prediction_rows: list[tuple[int, dict]] = []
-    prediction_errors: list[str] = []
-    if any(task["annotations"] for task in tasks):
-        members = _members_by_email(ctx, project)
-        member_ids = set(members.values())
-        for index, task in enumerate(tasks):
-            for annotation in task["annotations"]:
-                author = _annotation_author(annotation.get("completed_by"), members, member_ids, user.id)
-                annotation_rows.append((index, {
-                    "project_id": project.id,
-                    "result": annotation["result"],
-                    "completed_by_id": author,
-                    "was_cancelled": bool(annotation.get("was_cancelled", False)),
-                    "ground_truth": bool(annotation.get("ground_truth", True)),
-                    "lead_time": _prediction_score(annotation.get("lead_time")),
-                    "import_id": annotation.get("id") if is_valid_id(annotation.get("id")) else None,
-                }))
-    for index, task in enumerate(tasks):
-        for number, prediction in enumerate(task["predictions"]):
-            try:
-                prediction_rows.append((index, _prediction_row(prediction, project, None)))
-            except TaskDataError as exc:
-                prediction_errors.append(f"Task {index}, prediction {number}: Failed to create prediction - {exc}")
-    if prediction_errors:
-        raise ValidationError({"predictions": prediction_errors[:MAX_REPORTED_ERRORS]})
+    tasks = validate_import_items(items, config_data_types(project.label_config))
+    annotation_rows = _annotation_rows(ctx, project, tasks)
+    prediction_rows = _prediction_rows(project, tasks)
 
     project_import = ProjectImport(
         project_id=project.id,
@@ -379,9 +392,7 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
     prediction_count: int | None = None
     if options.commit_to_project:
         task_ids = insert_tasks(ctx.session, project, tasks, import_id=project_import.id)
-        for index, row in annotation_rows:
-            row["task_id"] = task_ids[index]
-        for index, row in prediction_rows:
+        for index, row in annotation_rows + prediction_rows:
             row["task_id"] = task_ids[index]
         insert_annotations(ctx.session, [row for _, row in annotation_rows])
         insert_predictions(ctx.session, [row for _, row in prediction_rows])
