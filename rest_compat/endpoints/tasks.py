@@ -11,7 +11,7 @@ from rest_compat.shapes.tasks import dm_task_json, task_event_json, task_json, t
 DEFAULT_PAGE_SIZE = 100  # Label Studio's TaskPagination; no maximum unless configured
 
 
-def _positive_int(req: ApiRequest, name: str) -> int | None:
+def _int_param(req: ApiRequest, name: str) -> int | None:
     raw = req.query.get(name)
     if raw in (None, ""):
         return None
@@ -51,7 +51,7 @@ def _sparse(req: ApiRequest):
 
 
 def list_view(req: ApiRequest):
-    project_id = _positive_int(req, "project")
+    project_id = _int_param(req, "project")
     if not project_id:
         # Label Studio answers exactly this, without its usual error envelope.
         return json_response({"detail": "Neither project nor view id specified"}, 404)
