@@ -210,6 +210,17 @@ def test_malformed_json_and_bad_params_are_400(actor, db):
     assert count(db, Task) == 0
 
 
+def test_import_refuses_more_tasks_than_label_studio_allows(actor, db, monkeypatch):
+    import core.tasks.service
+
+    monkeypatch.setattr(core.tasks.service, "MAX_TASKS_PER_IMPORT", 3)
+    project_id = make_project(actor)
+    response = post_import(actor, project_id, [{"text": str(i)} for i in range(4)])
+    assert response.status_code == 400
+    assert response.json()["validation_errors"]["non_field_errors"] == ["Maximum task number is 3, current task number is 4"]
+    assert count(db, Task) == 0
+
+
 def test_import_reports_at_most_100_bad_items(actor):
     project_id = make_project(actor)
     response = post_import(actor, project_id, [{"other": i} for i in range(150)])

@@ -32,6 +32,7 @@ from core.validation import Input
 
 DATA_UNDEFINED_NAME = "$undefined$"
 MAX_REPORTED_ERRORS = 100
+MAX_TASKS_PER_IMPORT = 1_000_000  # Label Studio's TASKS_MAX_NUMBER
 
 # Python types Label Studio accepts in task data for each object tag (tasks/validation.py).
 _DATA_TYPES: dict[str, tuple[type, ...]] = {
@@ -319,6 +320,8 @@ def _import_items(payload: Any) -> list:
         raise ValidationError("load_tasks: No data found in DATA or in FILES")
     if not payload:
         raise ValidationError("load_tasks: No tasks added")
+    if len(payload) > MAX_TASKS_PER_IMPORT:
+        raise ValidationError(f"Maximum task number is {MAX_TASKS_PER_IMPORT}, current task number is {len(payload)}")
     return payload
 
 
