@@ -2,14 +2,14 @@
 
 Every write keeps the task counters right in the same transaction and, like Label Studio,
 marks the task as updated by the caller. A create costs a handful of statements: the task
-lookup, the insert and one task UPDATE (counters and touch)."""
+lookup with the insert (INSERT ... SELECT) and one task UPDATE (counters and touch)."""
 from __future__ import annotations
 
 import json
 import uuid
 from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, literal, select, update
 
 from core.annotations.models import Annotation
 from core.annotations.queries import get_annotation
@@ -19,7 +19,7 @@ from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.counters import refresh_task_counters
 from core.tasks.models import Task
-from core.tasks.queries import MAX_ID, get_org_project, get_task, is_valid_id
+from core.tasks.queries import MAX_ID, get_org_project, is_valid_id
 from core.timeutil import utcnow
 from core.users.batch import users_by_ids
 from core.validation import Input
@@ -44,20 +44,45 @@ _RESULT_NOT_LIST = 'annotation "result" field in annotation must be list'
 def create_annotation(ctx: Context, task_id: int, data: Any, *, was_cancelled: bool | None = None) -> Annotation:
     """POST /api/tasks/{id}/annotations/. `was_cancelled` is the query parameter, which wins over the body."""
     user = ctx.require_user()
-    task = get_task(ctx, task_id)
     values = _read_values(ctx, data, partial=False)
     if was_cancelled is not None:
         values["was_cancelled"] = was_cancelled
     if values.get("unique_id") is not None:
         _check_unique_id_free(ctx, values["unique_id"])
-    values.setdefault("completed_by_id", user.id)
-    values.setdefault("unique_id", str(uuid.uuid4()))
-    annotation = Annotation(task_id=task.id, project_id=task.project_id, updated_by_id=user.id, **values)
-    ctx.session.add(annotation)
-    ctx.session.flush()
+    now = utcnow()
+    row = {
+        "was_cancelled": False,
+        "ground_truth": False,
+        "bulk_created": False,
+        "completed_by_id": user.id,
+        "unique_id": str(uuid.uuid4()),
+        **values,
+        "updated_by_id": user.id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    annotation = _insert_on_visible_task(ctx, task_id, row)
     if annotation.ground_truth:
-        _keep_single_ground_truth(ctx, [task.id], [annotation.id])
-    _after_write(ctx, [task.id])
+        _keep_single_ground_truth(ctx, [annotation.task_id], [annotation.id])
+    _after_write(ctx, [annotation.task_id])
+    return annotation
+
+
+def _insert_on_visible_task(ctx: Context, task_id: int, row: dict[str, Any]) -> Annotation:
+    """INSERT ... SELECT from the task row scoped to the caller's organization: the task lookup
+    and the insert in one statement (annotation writes are the hot path). NotFound when no row came back."""
+    if not is_valid_id(task_id):
+        raise NotFound()
+    columns = Annotation.__table__.c
+    source = (
+        select(Task.id, Task.project_id, *(literal(value, columns[name].type) for name, value in row.items()))
+        .join(Project, Project.id == Task.project_id)
+        .where(Task.id == task_id, Project.organization_id == ctx.org_id)
+    )
+    statement = insert(Annotation).from_select(["task_id", "project_id", *row], source).returning(Annotation)
+    annotation = ctx.session.scalars(statement).one_or_none()
+    if annotation is None:
+        raise NotFound()
     return annotation
 
 
