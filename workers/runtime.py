@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.config import Settings
 from core.db.engine import transaction
 from core.jobs.service import HEARTBEAT_TIMEOUT, requeue_stale_jobs, unfinished_jobs_exist
-from workers.actors.jobs import declare_job_actor
+from workers.actors.jobs import TIME_LIMIT, declare_job_actor
 from workers.broker import create_broker
 from workers.dispatch import DramatiqJobQueue
 
@@ -32,6 +32,8 @@ class WorkerOptions:
     heartbeat_timeout: float = HEARTBEAT_TIMEOUT.total_seconds()
     # Graceful stop: how long running jobs may take to finish before the process exits anyway.
     shutdown_timeout: float = 30.0
+    # A job still running after this long fails (see workers.actors.jobs.TIME_LIMIT).
+    time_limit: float = TIME_LIMIT.total_seconds()
 
 
 class JobSystem:
@@ -41,7 +43,11 @@ class JobSystem:
         self.options = options
         self.broker = create_broker(settings)
         self.actor = declare_job_actor(
-            self.broker, session_factory, settings, heartbeat_timeout=timedelta(seconds=options.heartbeat_timeout)
+            self.broker,
+            session_factory,
+            settings,
+            heartbeat_timeout=timedelta(seconds=options.heartbeat_timeout),
+            time_limit=timedelta(seconds=options.time_limit),
         )
         # Embedded: the worker thread starts with the first job, so a server that never runs
         # one never pays for it.

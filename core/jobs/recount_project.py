@@ -28,7 +28,7 @@ def request_project_recount(ctx: Context, project_id: int) -> Job:
     return start_job(ctx, KIND, {}, project_id=project.id)
 
 
-def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int, *, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int) -> dict[str, Any]:
     with transaction(session_factory) as session:
         project_id = session.get_one(Job, job_id).project_id
         total = session.scalar(select(func.count(Task.id)).where(Task.project_id == project_id))
@@ -39,7 +39,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int,
         with transaction(session_factory) as session:
             ids = list(
                 session.scalars(
-                    select(Task.id).where(Task.project_id == project_id, Task.id > after_id).order_by(Task.id).limit(batch_size)
+                    select(Task.id).where(Task.project_id == project_id, Task.id > after_id).order_by(Task.id).limit(BATCH_SIZE)
                 )
             )
             if not ids:
