@@ -414,3 +414,22 @@ def test_listing_costs_constant_statements(actor, make_actor, db, statement_coun
     assert len(response.json()) == 4
     # auth (2) + task + annotations + authors
     assert executed() <= 5
+
+
+# --- official client ---------------------------------------------------------------------
+
+
+def test_label_studio_sdk_bulk_create_and_delete(actor, db, live_server):
+    from label_studio_sdk import LabelStudio
+
+    project = make_project(actor)
+    tasks = make_tasks(actor, project, count=3)
+    ls = LabelStudio(base_url=live_server, api_key=actor.token)
+    created = ls.annotations.create_bulk(tasks=tasks, project=project, result=RESULT, lead_time=2.0)
+    ids = [item.id for item in created]
+    assert len(ids) == 3
+    assert [a.id for a in ls.annotations.list(tasks[0])] == ids[:1]
+    assert ls.annotations.get(ids[1]).lead_time == 2.0
+    assert ls.annotations.delete_bulk(ids=ids[:2], project=project).deleted_count == 2
+    assert annotation_count(db) == 1
+    assert counters(db, tasks[2]) == {"total_annotations": 1, "cancelled_annotations": 0, "is_labeled": True}
