@@ -22,8 +22,8 @@ class Annotation(Timestamped, Base):
     ground_truth: Mapped[bool] = mapped_column(default=False)
     lead_time: Mapped[float | None]
     draft_created_at: Mapped[datetime | None]
-    parent_prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id", ondelete="SET NULL"))
-    parent_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="SET NULL"))
+    parent_prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id", ondelete="SET NULL"), index=True)
+    parent_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="SET NULL"), index=True)
     last_action: Mapped[str | None] = mapped_column(String(128))
     import_id: Mapped[int | None]
     bulk_created: Mapped[bool | None] = mapped_column(default=False)

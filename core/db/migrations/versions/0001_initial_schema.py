@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:51:59.788387
+Create Date: 2026-11-23 07:56:32.302041
 """
 from alembic import op
 import sqlalchemy as sa
@@ -273,6 +273,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('annotations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_annotations_completed_by_id'), ['completed_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_annotations_parent_annotation_id'), ['parent_annotation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_annotations_parent_prediction_id'), ['parent_prediction_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_annotations_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_annotations_task_id'), ['task_id'], unique=False)
 
@@ -297,6 +299,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_task_events'))
     )
     with op.batch_alter_table('task_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_events_annotation_id'), ['annotation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_events_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_events_task_id'), ['task_id'], unique=False)
 
@@ -308,11 +311,14 @@ def downgrade() -> None:
     with op.batch_alter_table('task_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_events_task_id'))
         batch_op.drop_index(batch_op.f('ix_task_events_project_id'))
+        batch_op.drop_index(batch_op.f('ix_task_events_annotation_id'))
 
     op.drop_table('task_events')
     with op.batch_alter_table('annotations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_annotations_task_id'))
         batch_op.drop_index(batch_op.f('ix_annotations_project_id'))
+        batch_op.drop_index(batch_op.f('ix_annotations_parent_prediction_id'))
+        batch_op.drop_index(batch_op.f('ix_annotations_parent_annotation_id'))
         batch_op.drop_index(batch_op.f('ix_annotations_completed_by_id'))
 
     op.drop_table('annotations')
