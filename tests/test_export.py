@@ -342,11 +342,21 @@ def test_export_after_a_rest_import_matches_label_studio(actor):
     assert [(r["id"], r.get("sentiment"), r.get("note")) for r in records] == [(first, "pos", "nice"), (second, None, None)]
 
 
-def test_python_rendering_matches_the_database_rendering(actor, exported_project, monkeypatch):
+def test_python_rendering_matches_the_database_rendering(actor, db, exported_project, monkeypatch):
     """Databases other than SQLite and PostgreSQL get task rows built in Python: same file."""
     p = exported_project
+    db.execute(
+        Task.__table__.update()
+        .where(Task.id == p["plain"])
+        .values(comment_count=2, unresolved_comment_count=1, last_comment_updated_at=T1)
+    )
+    db.commit()
     query = "?download_all_tasks=true"
     rendered_by_database = export(actor, p["project"], query).json()
+    plain = next(task for task in rendered_by_database if task["id"] == p["plain"])
+    assert (plain["comment_count"], plain["unresolved_comment_count"], plain["last_comment_updated_at"]) == (
+        2, 1, "2024-05-01T11:30:00.654321Z"
+    )
     monkeypatch.setattr(json_export, "task_tail_json", lambda dialect: None)
     rendered_in_python = export(actor, p["project"], query).json()
     assert rendered_in_python == rendered_by_database

@@ -555,3 +555,19 @@ def test_counters_follow_imports_annotations_skips_and_deletes(actor, make_actor
 def test_instructions_are_sanitized(actor, instruction, stored):
     project = create(actor, expert_instruction=instruction)
     assert project["expert_instruction"] == stored
+
+
+def test_delete_costs_the_same_statements_whatever_the_size(actor, db, statement_counter):
+    def seeded(title: str, tasks: int) -> int:
+        project = create(actor, title=title)
+        for task in seed_tasks(db, project["id"], tasks):
+            seed_annotation(db, task, actor.user_id)
+            seed_prediction(db, task)
+        return project["id"]
+
+    small, large = seeded("Small one", 1), seeded("Large one", 12)
+    with statement_counter() as few:
+        assert actor.client.delete(f"/api/projects/{small}/").status_code == 204
+    with statement_counter() as many:
+        assert actor.client.delete(f"/api/projects/{large}/").status_code == 204
+    assert many() == few()
