@@ -179,6 +179,13 @@ def test_bad_create_input_is_refused_and_writes_nothing(actor, db):
         ({"result": [], "parent_annotation": 424242}, {"parent_annotation": ['Invalid pk "424242" - object does not exist.']}),
         ({"result": [], "parent_prediction": -(2**40)}, {"parent_prediction": [f'Invalid pk "{-(2**40)}" - object does not exist.']}),
         ({"result": [], "completed_by": -(2**40)}, {"completed_by": [f'Invalid pk "{-(2**40)}" - object does not exist.']}),
+        (
+            {"result": [], "completed_by": "abc", "parent_prediction": 1.5},
+            {
+                "completed_by": ["Incorrect type. Expected pk value, received str."],
+                "parent_prediction": ["Incorrect type. Expected pk value, received float."],
+            },
+        ),
     ]
     for payload, errors in cases:
         body = assert_error(actor.client.post(url, json=payload), 400)

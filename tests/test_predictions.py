@@ -107,7 +107,9 @@ def test_bad_create_input_is_refused_and_writes_nothing(actor, stranger, db):
             {"task": task, "result": RESULT, "score": "x", "model_version": None},
             {"score": ["A valid number is required."], "model_version": ["This field may not be null."]},
         ),
-        ({"task": "abc", "result": RESULT}, {"task": ["A valid integer is required."]}),
+        ({"task": "abc", "result": RESULT}, {"task": ["Incorrect type. Expected pk value, received str."]}),
+        ({"task": task, "result": RESULT, "cluster": "x", "mislabeling": None}, {
+            "cluster": ["A valid integer is required."], "mislabeling": ["This field may not be null."]}),
         ({"task": -(2**40), "result": RESULT}, {"task": [f'Invalid pk "{-(2**40)}" - object does not exist.']}),
         ({"task": task, "result": RESULT, "model": 5}, {"model": ['Invalid pk "5" - object does not exist.']}),
     ]

@@ -225,10 +225,26 @@ def _read_values(ctx: Context, data: Any, *, partial: bool) -> dict[str, Any]:
     }
     for name, (column, nullable) in references.items():
         if inp.has(name):
-            values[column] = inp.integer(name, allow_null=nullable, max_value=MAX_ID)
+            values[column] = read_pk(inp, name, allow_null=nullable)
     inp.done()
     _check_references(ctx, values)
     return values
+
+
+def read_pk(inp: Input, name: str, *, allow_null: bool = True) -> int | None:
+    """A primary-key field with Django REST framework's messages; existence is checked by the caller."""
+    value = inp.data[name]
+    if value is None:
+        if not allow_null:
+            inp.error(name, "This field may not be null.")
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        type_name = {str: "str", float: "float", bool: "bool", list: "list", dict: "dict"}.get(type(value), type(value).__name__)
+        inp.error(name, f"Incorrect type. Expected pk value, received {type_name}.")
+        return None
+    return value
 
 
 def _parse_result(inp: Input) -> list | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, null, select
 
+from core.annotations.service import read_pk
 from core.context import Context
 from core.errors import ValidationError
 from core.label_config import parsed_label_config
@@ -101,7 +102,11 @@ def delete_prediction(ctx: Context, prediction_id: int) -> None:
 def _read_values(ctx: Context, data: Any, *, partial: bool) -> tuple[dict[str, Any], int | None, Any]:
     """(column values, task id, raw result or _MISSING) from a prediction body."""
     inp = Input(data, partial=partial)
-    task_id = inp.integer("task", required=True, max_value=MAX_ID)
+    task_id = None
+    if inp.has("task"):
+        task_id = read_pk(inp, "task", allow_null=False)
+    elif not partial:
+        inp.error("task", "This field is required.")
     raw_result: Any = _MISSING
     if inp.has("result"):
         raw_result = inp.data["result"]
@@ -122,13 +127,13 @@ def _read_values(ctx: Context, data: Any, *, partial: bool) -> tuple[dict[str, A
         values["mislabeling"] = inp.number("mislabeling", allow_null=False)
     for name in ("model", "model_run"):
         if inp.has(name):
-            reference = inp.integer(name, allow_null=True)
+            reference = read_pk(inp, name)
             # No ML backend or model run of this server can be named here yet.
             if reference is not None:
                 inp.error(name, f'Invalid pk "{reference}" - object does not exist.')
             values[f"{name}_id"] = None
     if inp.has("project"):
-        project_id = inp.integer("project", allow_null=True, max_value=MAX_ID)
+        project_id = read_pk(inp, "project")
         if project_id is not None and not _project_visible(ctx, project_id):
             inp.error("project", f'Invalid pk "{project_id}" - object does not exist.')
     inp.done()
