@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -88,6 +89,7 @@ def execute_job(
             return SKIPPED
         attempt, kind = job.attempts, job.kind  # the row, not the message, says what to run
     handler = handler_for(kind)
+    began = time.monotonic()
     if handler is None:
         _finish(session_factory, fail_job, job_id, f"Unknown job kind {kind!r}.", attempt=attempt)
         return FAILED
@@ -102,6 +104,7 @@ def execute_job(
                 _finish(session_factory, fail_job, job_id, describe_error(error), attempt=attempt)
                 return FAILED
         _finish(session_factory, complete_job, job_id, result, attempt=attempt)
+        log.info("Job %s (%s) completed in %.1f s (attempt %s)", job_id, kind, time.monotonic() - began, attempt)
         return COMPLETED
     except BaseException:
         _give_back(session_factory, job_id, attempt)
