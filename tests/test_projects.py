@@ -571,3 +571,15 @@ def test_delete_costs_the_same_statements_whatever_the_size(actor, db, statement
     with statement_counter() as many:
         assert actor.client.delete(f"/api/projects/{large}/").status_code == 204
     assert many() == few()
+
+
+def test_annotations_without_result_are_not_useful(actor, db):
+    project = create(actor)
+    (task,) = seed_tasks(db, project["id"], 1)
+    db.add(Annotation(task_id=task, project_id=project["id"], completed_by_id=actor.user_id, result=None))
+    db.flush()
+    refresh_task_counters(db, [task])
+    db.commit()
+    body = detail(actor, project["id"])
+    assert body["total_annotations_number"] == 1
+    assert body["useful_annotation_number"] == 0 and body["num_tasks_with_annotations"] == 0

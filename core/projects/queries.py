@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
@@ -39,6 +39,9 @@ QUEUE_FIELDS = ("queue_total", "queue_done")
 
 PIN_FILTERS = ("all", "pinned_only", "exclude_pinned")
 
+# An annotation with a result: neither SQL NULL nor the JSON null the column type stores for None.
+HAS_RESULT = and_(Annotation.result.is_not(None), cast(Annotation.result, Text) != "null")
+
 
 def get_project(ctx: Context, project_id: int) -> Project:
     """The project with this id in the caller's organization; NotFound for any other."""
@@ -65,7 +68,8 @@ def project_counters(
     num_tasks_with_annotations: tasks having such an annotation; ground_truth_number: ground truth.
     With `user_id`, also the user's queue_total (unlabeled tasks they have not annotated plus tasks
     they annotated) and queue_done (tasks they annotated; skips excluded in REQUEUE_FOR_ME projects).
-    `fields` limits the work to the counters asked for. At most two statements."""
+    `fields` limits the work to the counters asked for. At most two statements. The ids must already
+    be scoped to the caller's organization (get_project / list_projects)."""
     ids = sorted(set(project_ids))
     wanted = set((*COUNTER_FIELDS, *QUEUE_FIELDS) if fields is None else fields)
     if user_id is None:
@@ -107,9 +111,7 @@ def project_counters(
             result[row.project_id].update({name: int(values[name]) for name, _ in selected})
     annotation_wanted = [name for name in ANNOTATION_COUNTERS if name in wanted]
     if annotation_wanted:
-        useful = and_(
-            Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False), Annotation.result.is_not(None)
-        )
+        useful = and_(Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False), HAS_RESULT)
         annotation_columns = {
             "num_tasks_with_annotations": func.count(func.distinct(case((useful, Annotation.task_id)))),
             "useful_annotation_number": func.coalesce(func.sum(case((useful, 1), else_=0)), 0),

@@ -12,7 +12,7 @@ from core.context import Context
 from core.errors import ValidationError
 from core.predictions.models import Prediction
 from core.projects.models import Project
-from core.projects.queries import get_project
+from core.projects.queries import HAS_RESULT, get_project
 from core.tasks.counters import refresh_task_counters
 from core.tasks.models import ProjectImport, Task
 from core.timeutil import utcnow
@@ -315,7 +315,7 @@ def rearrange_overlap_cohort(ctx: Context, project: Project) -> None:
         .where(
             Annotation.task_id == Task.id,
             Annotation.was_cancelled.is_(False),
-            Annotation.result.is_not(None),
+            HAS_RESULT,
             Annotation.ground_truth.is_(False),
         )
         .scalar_subquery()
