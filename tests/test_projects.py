@@ -360,6 +360,7 @@ def test_update_rejects_bad_input_and_changes_nothing(actor, db):
     assert_validation_error(actor.client.patch(url, json={"title": "x" * 51}), "title")
     assert_validation_error(actor.client.patch(url, json={"label_config": XXE_CONFIG}), "label_config")
     assert_validation_error(actor.client.patch(url, json={"model_version": "unknown"}), "model_version")
+    assert_validation_error(actor.client.patch(url, json={"label_config": None}), "label_config")
     assert actor.client.patch(url, content=b"{oops", headers={"Content-Type": "application/json"}).status_code == 400
     db.expire_all()
     stored = db.get(Project, project["id"])

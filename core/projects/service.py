@@ -81,7 +81,7 @@ def _read_project_fields(body: Any, *, partial: bool) -> dict[str, Any]:
         keep(name, data.string(name, max_length=256))
     keep("control_weights", data.dict_("control_weights"))
     keep("pinned_at", data.datetime_("pinned_at"))
-    config = data.string("label_config")
+    config = data.string("label_config", allow_null=False)
     if config is not None and "label_config" not in data.errors:
         try:
             lc.validate_label_config(config)
