@@ -68,6 +68,8 @@ class JobSystem:
             if self._worker is None:
                 # A short poll timeout keeps the embedded worker quick to stop.
                 worker = dramatiq.Worker(self.broker, worker_threads=self.options.threads, worker_timeout=1000 if self.uses_redis else 250)
+                # Jobs are long: a busy worker must not hoard messages an idle one could run.
+                worker.queue_prefetch = self.options.threads
                 worker.start()
                 self._worker = worker
         if sweep:

@@ -41,7 +41,9 @@ def describe_error(error: BaseException) -> str:
         return f"{error.detail}: {details}" if details else error.detail
     if isinstance(error, DomainError):
         return error.detail
-    return f"{type(error).__name__}: {error}"
+    # First line only: database errors go on with the SQL and its parameters (in the worker log).
+    first_line = (str(error).splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"
 
 
 class _Heartbeat:
