@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from core.annotations.batch import annotations_by_task_ids
 from core.annotations.models import Annotation
@@ -84,11 +84,14 @@ def list_tasks(
     *,
     ids: list[int] | None = None,
     all_fields: bool = False,
+    conditions: Sequence[ColumnElement[bool]] = (),
+    ordering: Sequence[Any] = (),
 ) -> TaskPage:
-    """One page of a project's tasks ordered by id, with the totals Label Studio reports.
+    """One page of a project's tasks (ordered by id unless `ordering` is given; extra SQL
+    `conditions` filter it, e.g. Data Manager filters), with the totals Label Studio reports.
     Costs a constant number of statements whatever the page size."""
     project = get_org_project(ctx, project_id)
-    conditions = [Task.project_id == project.id]
+    conditions = [Task.project_id == project.id, *conditions]
     if ids is not None:
         conditions.append(Task.id.in_([task_id for task_id in ids if is_valid_id(task_id)]))
     total, total_annotations, total_predictions = ctx.session.execute(
@@ -101,7 +104,7 @@ def list_tasks(
     page.check_exists(total)
     # Plain rows: building ORM objects would cost more than the query for a page of 100.
     tasks = list(
-        ctx.session.execute(select(*Task.__table__.c).where(*conditions).order_by(Task.id).offset(page.offset).limit(page.page_size))
+        ctx.session.execute(select(*Task.__table__.c).where(*conditions).order_by(*ordering, Task.id).offset(page.offset).limit(page.page_size))
     )
     relations = load_task_relations(ctx, tasks) if all_fields else None
     return TaskPage(project, tasks, int(total), int(total_annotations), int(total_predictions), relations)
