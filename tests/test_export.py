@@ -361,3 +361,23 @@ def test_python_rendering_matches_the_database_rendering(actor, db, exported_pro
     rendered_in_python = export(actor, p["project"], query).json()
     assert rendered_in_python == rendered_by_database
     assert [list(task) for task in rendered_in_python] == [list(task) for task in rendered_by_database]
+
+
+def test_export_of_many_chosen_ids(actor, db, monkeypatch):
+    """Chosen ids are read a batch at a time, however many there are and however far apart."""
+    project_id = create_project(actor)
+    db.execute(
+        Task.__table__.insert(),
+        [{"project_id": project_id, "data": {"n": i}, "meta": {}, "inner_id": i + 1, "created_at": T0, "updated_at": T0}
+         for i in range(120)],
+    )
+    db.commit()
+    task_ids = db.scalars(select(Task.id).where(Task.project_id == project_id).order_by(Task.id)).all()
+    chosen = task_ids[::7]
+    annotated = add_annotation(db, chosen[3], project_id, actor.user_id, [SENTIMENT])
+    db.commit()
+    monkeypatch.setattr(json_export, "BATCH_SIZE", 5)
+    query = "?download_all_tasks=true&" + "&".join(f"ids[]={task_id}" for task_id in reversed(chosen + [999999] * 1500))
+    tasks = export(actor, project_id, query).json()
+    assert [task["id"] for task in tasks] == chosen
+    assert [a["id"] for task in tasks for a in task["annotations"]] == [annotated]

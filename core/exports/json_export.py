@@ -209,27 +209,22 @@ _ANNOTATION_COLUMNS = (
 
 def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = True, columns=_TASK_COLUMNS):
     """(tasks, annotations by task id, prediction ids by task id) per batch of tasks, in id order."""
-    options = plan.options
-    conditions = [Task.project_id == plan.project_id]
-    if options.task_ids is not None:
-        conditions.append(Task.id.in_(options.task_ids))
-    if not options.download_all_tasks:
-        conditions.append(exists().where(Annotation.task_id == Task.id))
-    last_id = 0
-    while True:
-        tasks = session.execute(
-            select(*columns).where(*conditions, Task.id > last_id).order_by(Task.id).limit(BATCH_SIZE)
-        ).all()
-        if not tasks:
-            return
+    for tasks in _task_batches(session, plan, columns):
         first_id, last_id = tasks[0].id, tasks[-1].id
-        # A range of task ids (three parameters) rather than an IN list of a thousand: much cheaper to
-        # send and plan; rows of tasks left out by the filters are dropped here.
         in_batch = {task.id for task in tasks}
+        # A range of task ids (three parameters) rather than an IN list of thousands is much cheaper to
+        # send and plan; rows of tasks left out by the filters are dropped here. Sparse batches (tasks
+        # picked by id) would drag in too many rows that way, so they list their ids.
+        if last_id - first_id + 1 <= 4 * len(tasks):
+            annotation_tasks = Annotation.task_id.between(first_id, last_id)
+            prediction_tasks = Prediction.task_id.between(first_id, last_id)
+        else:
+            annotation_tasks = Annotation.task_id.in_(in_batch)
+            prediction_tasks = Prediction.task_id.in_(in_batch)
         annotations: dict[int, list] = {}
         for row in session.execute(
             select(*_ANNOTATION_COLUMNS)
-            .where(Annotation.project_id == plan.project_id, Annotation.task_id.between(first_id, last_id))
+            .where(Annotation.project_id == plan.project_id, annotation_tasks)
             .order_by(Annotation.id)
         ):
             if row.task_id in in_batch:
@@ -238,14 +233,40 @@ def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = Tru
         if with_predictions:
             for task_id, prediction_id in session.execute(
                 select(Prediction.task_id, Prediction.id)
-                .where(Prediction.project_id == plan.project_id, Prediction.task_id.between(first_id, last_id))
+                .where(Prediction.project_id == plan.project_id, prediction_tasks)
                 .order_by(Prediction.id)
             ):
                 if task_id in in_batch:
                     predictions.setdefault(task_id, []).append(prediction_id)
         yield tasks, annotations, predictions
+
+
+def _task_batches(session: Session, plan: ExportPlan, columns) -> Iterator[list]:
+    """Non-empty batches of task rows in id order: keyset pages of the project, or the chosen ids
+    a batch at a time (bound parameters stay far below SQLite's limit)."""
+    options = plan.options
+    conditions = [Task.project_id == plan.project_id]
+    if not options.download_all_tasks:
+        conditions.append(exists().where(Annotation.task_id == Task.id))
+    if options.task_ids is not None:
+        chosen = sorted(set(options.task_ids))
+        for start in range(0, len(chosen), BATCH_SIZE):
+            chunk = chosen[start:start + BATCH_SIZE]
+            tasks = session.execute(select(*columns).where(*conditions, Task.id.in_(chunk)).order_by(Task.id)).all()
+            if tasks:
+                yield tasks
+        return
+    last_id = 0
+    while True:
+        tasks = session.execute(
+            select(*columns).where(*conditions, Task.id > last_id).order_by(Task.id).limit(BATCH_SIZE)
+        ).all()
+        if not tasks:
+            return
+        yield tasks
         if len(tasks) < BATCH_SIZE:
             return
+        last_id = tasks[-1].id
 
 
 _Fragment = orjson.Fragment
