@@ -2,8 +2,8 @@
 (data_export ExportDataSerializer: annotations in full, predictions and drafts as ids).
 
 Tasks are read in keyset batches (by id); each batch loads its annotations and predictions with one
-query per relation. JSON columns are read as text and embedded unparsed (orjson.Fragment), so the
-JSON export never decodes task data or results."""
+query per relation. For JSON the database renders each task's plain fields as JSON text (see
+sql_json) and results are embedded unparsed (orjson.Fragment), so task data is never decoded."""
 from __future__ import annotations
 
 import uuid
