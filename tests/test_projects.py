@@ -584,3 +584,12 @@ def test_annotations_without_result_are_not_useful(actor, db):
     body = detail(actor, project["id"])
     assert body["total_annotations_number"] == 1
     assert body["useful_annotation_number"] == 0 and body["num_tasks_with_annotations"] == 0
+
+
+def test_form_encoded_bodies_are_read_like_label_studio(actor):
+    response = actor.client.post("/api/projects/", data={"title": "From a form", "maximum_annotations": "3", "show_instruction": "true"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["title"], body["maximum_annotations"], body["show_instruction"]) == ("From a form", 3, True)
+    patched = actor.client.patch(f"/api/projects/{body['id']}/", data={"title": "Renamed by form"})
+    assert patched.json()["title"] == "Renamed by form"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import parse_qsl
 
 from core.projects import service
 from core.projects.queries import (
@@ -39,6 +40,13 @@ def _flex_param(req: ApiRequest, name: str) -> list[str] | None:
     return [value.strip() for value in values if value.strip()]
 
 
+def _body(req: ApiRequest):
+    """JSON, or a form as Label Studio's FormParser reads it (one value per field)."""
+    if req.content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(req.body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    return req.json(default={})
+
+
 def _counter_fields(include: list[str] | None) -> list[str]:
     every = (*COUNTER_FIELDS, *QUEUE_FIELDS)
     return list(every) if include is None else [name for name in every if name in include]
@@ -64,7 +72,7 @@ def list_view(req: ApiRequest):
 
 
 def create_view(req: ApiRequest):
-    project = service.create_project(req.ctx, req.json(default={}))
+    project = service.create_project(req.ctx, _body(req))
     user = req.ctx.require_user()
     return project_created(project, {}, user)
 
@@ -91,7 +99,7 @@ def detail_view(req: ApiRequest):
 
 
 def update_view(req: ApiRequest):
-    project = service.update_project(req.ctx, req.path["id"], req.json(default={}))
+    project = service.update_project(req.ctx, req.path["id"], _body(req))
     return _one(req, project, project_updated)
 
 
@@ -105,7 +113,7 @@ def annotators_view(req: ApiRequest):
 
 
 def validate_view(req: ApiRequest):
-    config, changed = service.validate_project_config(req.ctx, req.path["id"], req.json(default={}))
+    config, changed = service.validate_project_config(req.ctx, req.path["id"], _body(req))
     # Label Studio answers only `config_essential_data_has_changed` (true, or null when unchanged);
     # the spec's ProjectLabelConfig also names the config.
     return {"label_config": config, "config_essential_data_has_changed": True if changed else None}
