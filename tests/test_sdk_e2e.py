@@ -436,30 +436,48 @@ def _use_personal_access_token(target, ls, me, refresh_token):
     assert err.value.status_code == 401
 
 
-def test_task_queries_ordering_and_delete_all(target):
-    ls = target.client()
+def _annotated_project(target: Target, ls: LabelStudio):
+    """Four tasks (alpha..delta); beta and delta are annotated."""
     project = create_project(target, ls, title=f"SDK query {uuid.uuid4().hex[:6]}")
     import_and_wait(ls, project.id, [{"text": w} for w in ("alpha", "beta", "gamma", "delta")])
     tasks = sorted(all_tasks(ls, project.id), key=lambda t: t.id)
     ls.annotations.create(tasks[1].id, result=choice("Positive"))
     ls.annotations.create(tasks[3].id, result=choice("Negative"))
+    return project, tasks
 
-    def query(q: dict) -> list[int]:
-        return [t.id for t in ls.tasks.list(project=project.id, page_size=100, query=json.dumps(q))]
 
-    # Data Manager filters and ordering through the `query` parameter
+def _query(ls: LabelStudio, project_id: int, q: dict) -> list[int]:
+    return [t.id for t in ls.tasks.list(project=project_id, page_size=100, query=json.dumps(q))]
+
+
+def test_task_list_query_filters(target):
+    """Data Manager filters through tasks.list(query=...)."""
+    ls = target.client()
+    project, tasks = _annotated_project(target, ls)
     annotated = {"filters": {"conjunction": "and", "items": [
         {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]}}
-    assert sorted(query(annotated)) == [tasks[1].id, tasks[3].id]
+    assert sorted(_query(ls, project.id, annotated)) == [tasks[1].id, tasks[3].id]
     by_text = {"filters": {"conjunction": "and", "items": [
         {"filter": "filter:tasks:data.text", "operator": "equal", "type": "String", "value": "gamma"}]}}
-    assert query(by_text) == [tasks[2].id]
-    assert query({"ordering": ["-tasks:id"]}) == [t.id for t in reversed(tasks)]
+    assert _query(ls, project.id, by_text) == [tasks[2].id]
+    either = {"filters": {"conjunction": "or", "items": [
+        {"filter": "filter:tasks:data.text", "operator": "equal", "type": "String", "value": "alpha"},
+        {"filter": "filter:tasks:data.text", "operator": "equal", "type": "String", "value": "gamma"}]}}
+    assert sorted(_query(ls, project.id, either)) == [tasks[0].id, tasks[2].id]
 
-    # projects.list filtered by title
+
+def test_task_list_query_ordering(target):
+    """Data Manager ordering through tasks.list(query=...)."""
+    ls = target.client()
+    project, tasks = _annotated_project(target, ls)
+    assert _query(ls, project.id, {"ordering": ["-tasks:id"]}) == [t.id for t in reversed(tasks)]
+
+
+def test_delete_all_tasks_and_list_projects_by_title(target):
+    ls = target.client()
+    project, tasks = _annotated_project(target, ls)
     assert [p.id for p in ls.projects.list(title=project.title, page_size=100)] == [project.id]
 
-    # tasks.delete_all_tasks empties the project and its counters
     ls.tasks.delete_all_tasks(project.id)
     emptied = ls.projects.get(project.id)
     assert emptied.task_number == 0
