@@ -55,13 +55,14 @@ def run_worker(settings: Settings, options: WorkerOptions, *, processes: int = 1
 
 
 def _spawn(context, settings: Settings, options: WorkerOptions) -> multiprocessing.Process:
-    child = context.Process(target=_worker_process, args=(settings, options, os.getpid()), name="labelgraph-worker")
+    log_level = logging.getLogger().getEffectiveLevel()
+    child = context.Process(target=_worker_process, args=(settings, options, os.getpid(), log_level), name="labelgraph-worker")
     child.start()
     return child
 
 
-def _worker_process(settings: Settings, options: WorkerOptions, parent_pid: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+def _worker_process(settings: Settings, options: WorkerOptions, parent_pid: int, log_level: int) -> None:
+    logging.basicConfig(level=log_level, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     _stop_on_signals(stop)
     engine = create_db_engine(settings.database_url)
