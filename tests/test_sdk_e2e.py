@@ -510,3 +510,45 @@ def test_async_client_with_personal_access_token(target):
     assert sorted(t.data["text"] for t in tasks) == ["one", "two"]  # two pages of one
     assert annotation.task == tasks[0].id
     assert ls.projects.get(project.id).total_annotations_number == 1
+
+
+def test_import_predictions_and_validate_label_config(target):
+    ls = target.client()
+    project = create_project(target, ls)
+    import_and_wait(ls, project.id, [{"text": "p1"}, {"text": "p2"}])
+    t1, t2 = sorted(all_tasks(ls, project.id), key=lambda t: t.id)
+
+    ls.projects.import_predictions(project.id, request=[
+        {"task": t1.id, "result": choice("Positive"), "score": 0.9, "model_version": "bulk-v1"},
+        {"task": t2.id, "result": choice("Negative"), "score": 0.1, "model_version": "bulk-v1"},
+    ])
+    preds = ls.predictions.list(project=project.id)
+    assert sorted((p.task, p.score) for p in preds) == [(t1.id, pytest.approx(0.9)), (t2.id, pytest.approx(0.1))]
+    assert {p.model_version for p in preds} == {"bulk-v1"}
+    assert ls.projects.get(project.id).total_predictions_number == 2
+
+    ok = ls.projects.validate_label_config(project.id, label_config=CONFIG)
+    assert not ok.config_essential_data_has_changed  # Label Studio answers {"config_essential_data_has_changed": null}
+    with pytest.raises(ApiError) as err:
+        ls.projects.validate_label_config(project.id, label_config="<View><Text name='t' value='$text'></View>")
+    assert err.value.status_code == 400
+
+
+def test_webhooks(target):
+    ls = target.client()
+    project = create_project(target, ls)
+    # A public IP literal: Label Studio resolves webhook host names when saving (no DNS here)
+    hook = ls.webhooks.create(url="http://93.184.216.34/labelgraph-hook", project=project.id,
+                              send_for_all_actions=False, actions=["ANNOTATION_CREATED"], send_payload=True)
+    assert isinstance(hook.id, int)
+    assert hook.url == "http://93.184.216.34/labelgraph-hook"
+    assert hook.project == project.id
+    assert list(hook.actions) == ["ANNOTATION_CREATED"]
+    assert hook.id in [h.id for h in ls.webhooks.list(project=str(project.id))]
+    assert ls.webhooks.get(hook.id).url == hook.url
+    changed = ls.webhooks.update(hook.id, url="http://93.184.216.34/other", is_active=False)
+    assert changed.url == "http://93.184.216.34/other" and changed.is_active is False
+    ls.webhooks.delete(hook.id)
+    with pytest.raises(ApiError) as err:
+        ls.webhooks.get(hook.id)
+    assert err.value.status_code == 404
