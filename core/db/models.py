@@ -1,6 +1,7 @@
 """Imports every domain's models so that Base.metadata is complete (Alembic, tests)."""
 from core.annotations.models import Annotation  # noqa: F401
 from core.auth.models import LegacyToken, RefreshToken  # noqa: F401
+from core.data_manager.models import View  # noqa: F401
 from core.db.base import Base  # noqa: F401
 from core.jobs.models import Job  # noqa: F401
 from core.organizations.models import Organization, OrganizationMember  # noqa: F401

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:56:32.302041
+Create Date: 2026-11-23 08:05:41.196286
 """
 from alembic import op
 import sqlalchemy as sa
@@ -132,6 +132,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('dm_views',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('order', sa.Integer(), nullable=True),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('filters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('ordering', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('selected_items', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_dm_views_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_dm_views_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dm_views'))
+    )
+    with op.batch_alter_table('dm_views', schema=None) as batch_op:
+        batch_op.create_index('ix_dm_views_project_order', ['project_id', 'order', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_dm_views_user_id'), ['user_id'], unique=False)
 
     op.create_table('jobs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -343,6 +362,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_jobs_organization_id'))
 
     op.drop_table('jobs')
+    with op.batch_alter_table('dm_views', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_dm_views_user_id'))
+        batch_op.drop_index('ix_dm_views_project_order')
+
+    op.drop_table('dm_views')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
 
