@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hmac
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from core.auth import jwt_tokens
@@ -15,7 +15,8 @@ from core.users.models import User
 
 
 def authenticate(session: Session, settings: Settings, authorization: str | None) -> tuple[User, int | None]:
-    """Returns (user, active organization id) or raises NotAuthenticated/AuthenticationFailed."""
+    """Returns (user, active organization id) or raises NotAuthenticated/AuthenticationFailed.
+    One SQL statement: the user, their token and their active organization come in one row."""
     if not authorization:
         raise NotAuthenticated()
     scheme, _, credential = authorization.strip().partition(" ")
@@ -24,46 +25,38 @@ def authenticate(session: Session, settings: Settings, authorization: str | None
         raise AuthenticationFailed("Invalid token header. No credentials provided.")
     scheme = scheme.lower()
     if scheme == "token":
-        user = _user_by_legacy_token(session, credential)
-        org = _active_org(session, user)
+        row = session.execute(_user_and_org().add_columns(LegacyToken.key).join(LegacyToken, LegacyToken.user_id == User.id).where(LegacyToken.key == credential)).first()
+        # Compare in constant time even after the indexed lookup, so timing reveals nothing.
+        if row is None or not hmac.compare_digest(row.key.encode(), credential.encode()):
+            raise AuthenticationFailed("Invalid token.")
+        user, org = row.User, row.Organization
         if org is not None and not org.legacy_api_tokens_enabled:
             raise AuthenticationFailed("Legacy API tokens are disabled for this organization.")
     elif scheme == "bearer":
         payload = jwt_tokens.decode(settings.secret_key, credential, expected_type="access")
-        user = session.get(User, payload.get("user_id"))
-        if user is None or not user.is_active:
+        row = session.execute(_user_and_org().where(User.id == payload.get("user_id"))).first()
+        if row is None:
             raise AuthenticationFailed("User not found")
-        org = _active_org(session, user)
+        user, org = row.User, row.Organization
         if org is not None and not org.api_tokens_enabled:
             raise AuthenticationFailed("Personal access tokens are disabled for this organization.")
     else:
         raise AuthenticationFailed("Invalid authorization scheme.")
+    if not user.is_active:
+        raise AuthenticationFailed("User inactive or deleted.")
     return user, org.id if org is not None else None
 
 
-def _user_by_legacy_token(session: Session, key: str) -> User:
-    row = session.execute(
-        select(LegacyToken, User).join(User, User.id == LegacyToken.user_id).where(LegacyToken.key == key)
-    ).first()
-    # Compare in constant time even after the indexed lookup, so timing reveals nothing.
-    if row is None or not hmac.compare_digest(row[0].key.encode(), key.encode()):
-        raise AuthenticationFailed("Invalid token.")
-    user = row[1]
-    if not user.is_active:
-        raise AuthenticationFailed("User inactive or deleted.")
-    return user
-
-
-def _active_org(session: Session, user: User) -> Organization | None:
-    """The user's active organization, provided they are still an (undeleted) member."""
-    if user.active_organization_id is None:
-        return None
-    return session.execute(
-        select(Organization)
-        .join(OrganizationMember, OrganizationMember.organization_id == Organization.id)
-        .where(
-            Organization.id == user.active_organization_id,
-            OrganizationMember.user_id == user.id,
-            OrganizationMember.deleted_at.is_(None),
-        )
-    ).scalar_one_or_none()
+def _user_and_org():
+    """The user with their active organization, provided they are still an (undeleted) member."""
+    membership = and_(
+        OrganizationMember.organization_id == User.active_organization_id,
+        OrganizationMember.user_id == User.id,
+        OrganizationMember.deleted_at.is_(None),
+    )
+    return (
+        select(User, Organization)
+        .select_from(User)
+        .outerjoin(OrganizationMember, membership)
+        .outerjoin(Organization, Organization.id == OrganizationMember.organization_id)
+    )
