@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:05:41.196286
+Create Date: 2026-11-23 08:07:01.982816
 """
 from alembic import op
 import sqlalchemy as sa
@@ -239,6 +239,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_project_id_id', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_tasks_project_inner_id', ['project_id', 'inner_id'], unique=False)
 
+    op.create_table('exports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=2048), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('status', sa.String(length=64), nullable=False),
+    sa.Column('md5', sa.String(length=128), nullable=False),
+    sa.Column('counters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('file', sa.String(length=1024), nullable=True),
+    sa.Column('options', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_exports_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_exports_job_id_jobs'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_exports_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exports'))
+    )
+    with op.batch_alter_table('exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exports_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exports_job_id'), ['job_id'], unique=False)
+        batch_op.create_index('ix_exports_project_created', ['project_id', 'created_at'], unique=False)
+
     op.create_table('predictions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
@@ -297,6 +320,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_annotations_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_annotations_task_id'), ['task_id'], unique=False)
 
+    op.create_table('export_converted_formats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('export_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('export_type', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=64), nullable=False),
+    sa.Column('traceback', sa.Text(), nullable=True),
+    sa.Column('file', sa.String(length=1024), nullable=True),
+    sa.Column('download_resources', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('job_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_export_converted_formats_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['export_id'], ['exports.id'], name=op.f('fk_export_converted_formats_export_id_exports'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_export_converted_formats_job_id_jobs'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_export_converted_formats_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_export_converted_formats'))
+    )
+    with op.batch_alter_table('export_converted_formats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_export_converted_formats_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_converted_formats_export_id'), ['export_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_converted_formats_job_id'), ['job_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_converted_formats_project_id'), ['project_id'], unique=False)
+
     op.create_table('task_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
@@ -333,6 +382,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_events_annotation_id'))
 
     op.drop_table('task_events')
+    with op.batch_alter_table('export_converted_formats', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_export_converted_formats_project_id'))
+        batch_op.drop_index(batch_op.f('ix_export_converted_formats_job_id'))
+        batch_op.drop_index(batch_op.f('ix_export_converted_formats_export_id'))
+        batch_op.drop_index(batch_op.f('ix_export_converted_formats_created_by_id'))
+
+    op.drop_table('export_converted_formats')
     with op.batch_alter_table('annotations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_annotations_task_id'))
         batch_op.drop_index(batch_op.f('ix_annotations_project_id'))
@@ -346,6 +402,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_predictions_project_id'))
 
     op.drop_table('predictions')
+    with op.batch_alter_table('exports', schema=None) as batch_op:
+        batch_op.drop_index('ix_exports_project_created')
+        batch_op.drop_index(batch_op.f('ix_exports_job_id'))
+        batch_op.drop_index(batch_op.f('ix_exports_created_by_id'))
+
+    op.drop_table('exports')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_project_inner_id')
         batch_op.drop_index('ix_tasks_project_id_id')
