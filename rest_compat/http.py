@@ -107,6 +107,8 @@ def api(view: View, *, auth: bool = True, status: int = 200) -> Callable:
 
     endpoint.__name__ = view.__name__
     endpoint.__doc__ = view.__doc__
+    # Read by the OpenAPI generator (rest_compat/openapi.py).
+    endpoint.view, endpoint.status, endpoint.auth = view, status, auth
     return endpoint
 
 
@@ -141,7 +143,10 @@ def api_route(path: str, methods: dict[str, Callable], name: str | None = None) 
     """Routes for one path with a view per method, answering with and without the trailing slash."""
 
     async def dispatch(request: Request) -> Response:
-        return await methods[request.method](request)
+        handler = methods.get(request.method) or methods["GET"]  # HEAD is answered by GET
+        return await handler(request)
+
+    dispatch.methods = methods
 
     alternate = path[:-1] if path.endswith("/") else path + "/"
     allowed = list(methods)

@@ -26,3 +26,20 @@ def test_bad_token_is_401_in_label_studio_shape(client):
     assert response.status_code == 401
     body = response.json()
     assert body["status_code"] == 401 and "detail" in body
+
+
+def test_openapi_document_lists_every_api_route(app, client):
+    document = client.get("/docs/api/schema/json/").json()
+    assert document["openapi"].startswith("3.")
+    for method, path in [("get", "/api/projects/"), ("post", "/api/tasks/{id}/annotations/"), ("delete", "/api/predictions/{id}/")]:
+        assert method in document["paths"][path], (method, path)
+    project = document["paths"]["/api/projects/{id}/"]["get"]
+    assert project["parameters"][0] == {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    assert client.get("/swagger.json").json()["paths"] == document["paths"]
+    page = client.get("/docs/api/")
+    assert page.status_code == 200 and "/api/projects/" in page.text
+
+
+def test_head_is_answered_like_get(client):
+    response = client.head("/api/version/")
+    assert response.status_code == 200
