@@ -19,6 +19,12 @@ class Settings:
     redis_namespace: str = "labelgraph"
     max_body_bytes: int = 256 * 1024 * 1024
     access_token_ttl_seconds: int = 5 * 60
+    # Outgoing URLs (url= imports, ...) may reach these hosts/IPs/CIDRs even when they are
+    # loopback/private/link-local (SSRF policy, core.net.outgoing).
+    allowed_url_hosts: tuple[str, ...] = ()
+    url_fetch_timeout_seconds: float = 30.0
+    # Imports of files up to this total size run in the request; bigger ones run as a job.
+    import_sync_max_bytes: int = 2 * 1024 * 1024
     version: str = "1.23.2"
 
     def with_(self, **changes) -> "Settings":
@@ -50,4 +56,6 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
         redis_url=os.environ.get("REDIS_URL") or None,
         redis_namespace=os.environ.get("LABELGRAPH_REDIS_NAMESPACE") or "labelgraph",
         max_body_bytes=int(os.environ.get("LABELGRAPH_MAX_BODY_BYTES", 256 * 1024 * 1024)),
+        allowed_url_hosts=tuple(h.strip() for h in os.environ.get("LABELGRAPH_ALLOWED_URL_HOSTS", "").split(",") if h.strip()),
+        import_sync_max_bytes=int(os.environ.get("LABELGRAPH_IMPORT_SYNC_MAX_BYTES", 2 * 1024 * 1024)),
     )

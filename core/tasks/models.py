@@ -69,6 +69,11 @@ class ProjectImport(Timestamped, Base):
     prediction_count: Mapped[int] = mapped_column(default=0)
     duration: Mapped[float | None]
     finished_at: Mapped[datetime | None]
+    # The job that runs an asynchronous import (None for imports done in the request).
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # A re-import replaces the tasks previously created from the same file uploads.
+    is_reimport: Mapped[bool] = mapped_column(default=False)
+    files_as_tasks_list: Mapped[bool] = mapped_column(default=True)
 
 
 class TaskEvent(Base):

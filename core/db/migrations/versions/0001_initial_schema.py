@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:07:01.982816
+Create Date: 2026-11-23 08:07:18.371231
 """
 from alembic import op
 import sqlalchemy as sa
@@ -152,6 +152,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_dm_views_project_order', ['project_id', 'order', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dm_views_user_id'), ['user_id'], unique=False)
 
+    op.create_table('file_uploads',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('file', sa.String(length=1024), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_file_uploads_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_file_uploads_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_file_uploads'))
+    )
+    with op.batch_alter_table('file_uploads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_file_uploads_file'), ['file'], unique=False)
+        batch_op.create_index(batch_op.f('ix_file_uploads_project_id'), ['project_id'], unique=False)
+
     op.create_table('jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=64), nullable=False),
@@ -179,35 +194,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_jobs_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_project_id'), ['project_id'], unique=False)
         batch_op.create_index('ix_jobs_status_updated_at', ['status', 'updated_at'], unique=False)
-
-    op.create_table('project_imports',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=32), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('url', sa.Text(), nullable=True),
-    sa.Column('commit_to_project', sa.Boolean(), nullable=False),
-    sa.Column('return_task_ids', sa.Boolean(), nullable=False),
-    sa.Column('preannotated_from_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('file_upload_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('task_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('found_formats', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('data_columns', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('could_be_tasks_list', sa.Boolean(), nullable=False),
-    sa.Column('task_count', sa.Integer(), nullable=False),
-    sa.Column('annotation_count', sa.Integer(), nullable=False),
-    sa.Column('prediction_count', sa.Integer(), nullable=False),
-    sa.Column('duration', sa.Double(), nullable=True),
-    sa.Column('finished_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_project_imports_created_by_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_imports_project_id_projects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_imports'))
-    )
-    with op.batch_alter_table('project_imports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_project_imports_project_id'), ['project_id'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -283,6 +269,39 @@ def upgrade() -> None:
     with op.batch_alter_table('predictions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_predictions_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_predictions_task_id'), ['task_id'], unique=False)
+
+    op.create_table('project_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('url', sa.Text(), nullable=True),
+    sa.Column('commit_to_project', sa.Boolean(), nullable=False),
+    sa.Column('return_task_ids', sa.Boolean(), nullable=False),
+    sa.Column('preannotated_from_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('file_upload_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('task_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('found_formats', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('data_columns', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('could_be_tasks_list', sa.Boolean(), nullable=False),
+    sa.Column('task_count', sa.Integer(), nullable=False),
+    sa.Column('annotation_count', sa.Integer(), nullable=False),
+    sa.Column('prediction_count', sa.Integer(), nullable=False),
+    sa.Column('duration', sa.Double(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('job_id', sa.Integer(), nullable=True),
+    sa.Column('is_reimport', sa.Boolean(), nullable=False),
+    sa.Column('files_as_tasks_list', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_project_imports_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_project_imports_job_id_jobs'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_imports_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_imports'))
+    )
+    with op.batch_alter_table('project_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_imports_project_id'), ['project_id'], unique=False)
 
     op.create_table('annotations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -397,6 +416,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_annotations_completed_by_id'))
 
     op.drop_table('annotations')
+    with op.batch_alter_table('project_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_imports_project_id'))
+
+    op.drop_table('project_imports')
     with op.batch_alter_table('predictions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_predictions_task_id'))
         batch_op.drop_index(batch_op.f('ix_predictions_project_id'))
@@ -414,16 +437,17 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_project_counters')
 
     op.drop_table('tasks')
-    with op.batch_alter_table('project_imports', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_project_imports_project_id'))
-
-    op.drop_table('project_imports')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_status_updated_at')
         batch_op.drop_index(batch_op.f('ix_jobs_project_id'))
         batch_op.drop_index(batch_op.f('ix_jobs_organization_id'))
 
     op.drop_table('jobs')
+    with op.batch_alter_table('file_uploads', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_file_uploads_project_id'))
+        batch_op.drop_index(batch_op.f('ix_file_uploads_file'))
+
+    op.drop_table('file_uploads')
     with op.batch_alter_table('dm_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dm_views_user_id'))
         batch_op.drop_index('ix_dm_views_project_order')
