@@ -1,9 +1,60 @@
-"""Data Manager ordering (`["-tasks:completed_at", ...]`) compiled to ORDER BY clauses."""
+"""Data Manager ordering (`["-tasks:completed_at", ...]`) compiled to ORDER BY clauses.
+
+As in Label Studio 1.23.2 (managers.apply_ordering): only the first term orders, NULLs come last
+in both directions, ties fall back to the task id. A task data field orders numbers first (by
+value), then the other values by their text, tasks without the key last."""
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import case
 
-def compile_ordering(ordering: list[str] | None) -> list[Any]:
-    """ORDER BY clauses over `tasks`, Label Studio's order (nulls last, ties by id)."""
-    raise NotImplementedError
+from core.data_manager.columns import DATA_PREFIX, binary_order, data_key_path, json_key_sort_number, json_key_text, task_column
+from core.errors import ValidationError
+from core.projects.models import Project
+from core.tasks.models import Task
+
+ORDERING_PREFIX = "tasks:"
+
+
+def parse_ordering_term(term: Any) -> tuple[str, bool]:
+    """'-tasks:completed_at' -> ('completed_at', descending=True)."""
+    if not isinstance(term, str):
+        raise ValidationError({"ordering": [f"Ordering terms are strings like '-tasks:id', got {term!r}."]})
+    descending = term.startswith("-")
+    name = term[1:] if descending else term
+    for prefix in ("filter:", ORDERING_PREFIX):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    if not descending and name.startswith("-"):
+        descending, name = True, name[1:]
+    if "__" in name and not name.startswith(DATA_PREFIX):
+        raise ValidationError({"ordering": ['"__" is not generally allowed in ordering.']})
+    return name, descending
+
+
+def compile_ordering(ordering: list[str] | None, project: Project | None = None) -> list[Any]:
+    """ORDER BY clauses over `tasks`, Label Studio's order (nulls last, ties by id).
+    `project` scopes project-dependent columns (predictions_score and the project's model version)."""
+    if ordering is None:
+        return [Task.id]
+    if not isinstance(ordering, list):
+        raise ValidationError({"ordering": ["ordering must be a list like ['-tasks:id']."]})
+    if not ordering:
+        return [Task.id]
+    name, descending = parse_ordering_term(ordering[0])
+    if name.startswith(DATA_PREFIX):
+        keys = data_key_path(name)
+        text = json_key_text(Task.data, keys)
+        number = json_key_sort_number(Task.data, keys)
+        # Buckets: numbers, then text values; missing keys last in both directions.
+        bucket = case((text.is_(None), 2), (number.is_not(None), 0), else_=1)
+        direction = (lambda e: e.desc()) if descending else (lambda e: e.asc())
+        bucket_order = case((text.is_(None), 2), (number.is_not(None), 1), else_=0) if descending else bucket
+        return [bucket_order, direction(number), direction(binary_order(text)), Task.id]
+    try:
+        expression = task_column(name).value(project)
+    except ValidationError:
+        raise ValidationError({"ordering": [f"Unknown ordering column: {ordering[0]!r}"]})
+    ordered = expression.desc() if descending else expression.asc()
+    return [ordered.nulls_last(), Task.id]

@@ -3,9 +3,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from core.context import Context
+from core.data_manager.filters import compile_filters
+from core.data_manager.ordering import compile_ordering
+from core.errors import ValidationError
+from core.tasks.models import Task
+from core.tasks.queries import get_org_project, is_valid_id
+
+
+def selection_condition(selected_items: dict[str, Any] | None):
+    """The condition of `selectedItems`: {"all": true, "excluded": [...]} keeps every task but
+    the excluded; {"all": false, "included": [...]} only the included. None selects all."""
+    if selected_items is None:
+        return None
+    if not isinstance(selected_items, dict) or not isinstance(selected_items.get("all"), bool):
+        raise ValidationError({"selectedItems": ['selectedItems must be {"all": true|false, "excluded"|"included": [task ids]}.']})
+    key = "excluded" if selected_items["all"] else "included"
+    ids = selected_items.get(key) or []
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ValidationError({"selectedItems": [f"selectedItems.{key} must be a list of task ids."]})
+    ids = [i for i in ids if is_valid_id(i)]
+    if selected_items["all"]:
+        return Task.id.not_in(ids) if ids else None
+    # As Label Studio's TaskQuerySet.prepared: an empty inclusion list does not filter.
+    return Task.id.in_(ids) if ids else None
 
 
 def resolve_selection(
@@ -18,4 +41,9 @@ def resolve_selection(
     """SELECT tasks.id of the project's tasks that match `filters` and `selected_items`
     ({"all": true, "excluded": [...]} or {"all": false, "included": [...]}), in `ordering`.
     Checks that the project belongs to the caller's organization (NotFound otherwise)."""
-    raise NotImplementedError
+    project = get_org_project(ctx, project_id)
+    conditions = [Task.project_id == project.id, compile_filters(filters, project)]
+    selected = selection_condition(selected_items)
+    if selected is not None:
+        conditions.append(selected)
+    return select(Task.id).where(*conditions).order_by(*compile_ordering(ordering, project))
