@@ -211,7 +211,8 @@ def test_export_formats(actor, exported_project, stranger):
     assert response.status_code == 200
     formats = response.json()
     enabled = [f["name"] for f in formats if not f.get("disabled")]
-    assert enabled == ["JSON", "JSON_MIN", "CSV", "TSV"]
+    # As Label Studio: Text + Labels offers CONLL2003, a TextArea offers DOCLANG.
+    assert enabled == ["JSON", "JSON_MIN", "CSV", "TSV", "CONLL2003", "DOCLANG"]
     assert formats[0] == {
         "title": "JSON",
         "description": "List of items in raw JSON format stored in one JSON file. Use to export both the data and "
@@ -219,7 +220,7 @@ def test_export_formats(actor, exported_project, stranger):
         "link": "https://labelstud.io/guide/export.html#JSON",
         "name": "JSON",
     }
-    assert all(f["disabled"] is True for f in formats[4:])
+    assert all(f["disabled"] is True for f in formats[6:])
     assert stranger.client.get(f"/api/projects/{exported_project['project']}/export/formats").status_code == 404
 
 

@@ -6,8 +6,11 @@ query per relation. For JSON the database renders each task's plain fields as JS
 sql_json) and results are embedded unparsed (orjson.Fragment), so task data is never decoded."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence
 
@@ -19,7 +22,9 @@ from core import label_config as lc
 from core.annotations.models import Annotation
 from core.context import Context
 from core.errors import ValidationError
+from core.exports.convert import check_format, needs_region_ids, package, write_converted
 from core.exports.csv_export import csv_chunks
+from core.exports.media import upload_root
 from core.exports.json_min import ControlMatcher, json_min_record, prettify, task_items
 from core.exports.sql_json import task_tail_json
 from core.predictions.models import Prediction
@@ -27,7 +32,7 @@ from core.projects.queries import get_project
 from core.tasks.models import Task
 from core.timeutil import utcnow
 
-EXPORT_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
+STREAMED_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
 _FILE_TYPES = {"CSV": (".csv", "text/csv"), "TSV": (".tsv", "text/tab-separated-values")}
 BATCH_SIZE = 2000
 # Task data imported without a key lands here; the export names it after the config's first data key.
@@ -41,6 +46,22 @@ class ExportOptions:
     download_all_tasks: bool = False  # False: only tasks with at least one annotation (skips count)
     download_resources: bool = False  # resources stay where they are for JSON formats
     task_ids: tuple[int, ...] | None = None
+    # Snapshot options (Label Studio's task_filter_options / annotation_filter_options / serialization_options).
+    task_filters: "TaskFilters | None" = None
+    annotation_kinds: tuple[str, ...] | None = None  # any of "usual", "ground_truth", "skipped"; None: all
+    expand_predictions: bool = False
+    expand_completed_by: bool = False
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    """Which tasks a snapshot holds: "only" / "exclude" / None per condition, as Label Studio's
+    TaskFilterOptionsSerializer; `view_condition` is the Data Manager tab's compiled filter."""
+    skipped: str | None = None
+    finished: str | None = None
+    annotated: str | None = None
+    only_with_annotations: bool = False
+    view_condition: Any = None
 
 
 @dataclass(frozen=True)
@@ -51,13 +72,20 @@ class ExportPlan:
     first_data_key: str | None
     filename: str
     content_type: str = "application/json"
+    data_dir: Path | None = None  # converted formats work under data_dir / "export" / "tmp"
+
+
+@dataclass(frozen=True)
+class PreparedExport:
+    chunks: Iterator[bytes]
+    filename: str
+    content_type: str
 
 
 def plan_export(ctx: Context, project_id: int, options: ExportOptions) -> ExportPlan:
     """Checks access and options before anything is streamed."""
     project = get_project(ctx, project_id)
-    if options.export_type not in EXPORT_FORMATS:
-        raise ValidationError({"export_type": [f"{options.export_type} is not supported export format"]})
+    check_format(options.export_type)
     stamp = utcnow().strftime("%Y-%m-%d-%H-%M")
     extension, content_type = _FILE_TYPES.get(options.export_type, (".json", "application/json"))
     return ExportPlan(
@@ -67,7 +95,51 @@ def plan_export(ctx: Context, project_id: int, options: ExportOptions) -> Export
         first_data_key=lc.first_object_data_key(project.label_config),
         filename=f"project-{project.id}-at-{stamp}-{uuid.uuid4().hex[:8]}{extension}",
         content_type=content_type,
+        data_dir=ctx.settings.data_dir,
     )
+
+
+def prepare_export(open_session: Callable[[], Session], plan: ExportPlan) -> PreparedExport:
+    """The easy export's file: JSON, JSON_MIN, CSV and TSV are streamed as they are read; other formats
+    are converted first into a work folder (their file name and type depend on what was written),
+    then streamed from disk and deleted."""
+    if plan.options.export_type in STREAMED_FORMATS:
+        return PreparedExport(stream_export(open_session, plan), plan.filename, plan.content_type)
+    work = Path(tempfile.mkdtemp(prefix="convert-", dir=_work_root(plan.data_dir)))
+    try:
+        session = open_session()
+        try:
+            matcher = ControlMatcher(plan.parsed_config, needs_region_ids(plan.options.export_type, plan.parsed_config))
+            items = (item for batch in converter_item_batches(session, plan, matcher) for item in batch)
+            write_converted(plan.options.export_type, items, work / "out", plan.parsed_config,
+                            upload_dir=upload_root(plan.data_dir) if plan.data_dir else None,
+                            download_resources=plan.options.download_resources)
+        finally:
+            session.close()
+        packaged = package(work / "out", allow_empty=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    stem = plan.filename.rsplit(".", 1)[0]
+    return PreparedExport(_file_chunks(packaged.path, cleanup=work), stem + packaged.suffix, packaged.content_type)
+
+
+def _work_root(data_dir: Path | None) -> Path | None:
+    if data_dir is None:
+        return None
+    root = Path(data_dir) / "export" / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _file_chunks(path: Path, cleanup: Path | None = None, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(chunk_size):
+                yield chunk
+    finally:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
 
 
 def stream_export(open_session: Callable[[], Session], plan: ExportPlan) -> Iterator[bytes]:

@@ -12,8 +12,10 @@ from typing import Any, Iterator, Mapping
 class ControlMatcher:
     """Finds the labeling-config control a result's from_name belongs to (Repeater names included)."""
 
-    def __init__(self, parsed_config: Mapping[str, Any]):
+    def __init__(self, parsed_config: Mapping[str, Any], keep_region_ids: bool = False):
         self.schema = parsed_config
+        # YOLO with keypoints links each keypoint to its rectangle by region id / parentID.
+        self.keep_region_ids = keep_region_ids
         self._patterns = []
         for name, info in parsed_config.items():
             if info.get("regex"):
@@ -47,6 +49,8 @@ def _outputs(result: Any, matcher: ControlMatcher) -> dict[str, list[dict]]:
         if from_name and control:
             value = deepcopy(region.get("value") or {})
             value["type"] = matcher.schema[control]["type"]
+            if matcher.keep_region_ids:
+                value["id"], value["parentID"] = region.get("id"), region.get("parentID")
         elif from_name and region.get("type") == "chatmessage":
             value = deepcopy(region.get("value") or {})
             value["type"] = "chatmessage"

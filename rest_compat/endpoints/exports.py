@@ -4,7 +4,8 @@ from __future__ import annotations
 from starlette.responses import StreamingResponse
 
 from core.errors import ValidationError
-from core.exports import ExportOptions, export_formats, plan_export, stream_export
+from core.exports import ExportOptions, export_formats, plan_export
+from core.exports.json_export import prepare_export
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
 
@@ -37,9 +38,9 @@ def _export_options(req: ApiRequest) -> ExportOptions:
 
 def export_view(req: ApiRequest):
     plan = plan_export(req.ctx, req.path["id"], _export_options(req))
-    chunks = stream_export(req.request.app.state.session_factory, plan)
-    headers = {"Content-Disposition": f'attachment; filename="{plan.filename}"', "filename": plan.filename}
-    return StreamingResponse(chunks, media_type=plan.content_type, headers=headers)
+    prepared = prepare_export(req.request.app.state.session_factory, plan)
+    headers = {"Content-Disposition": f'attachment; filename="{prepared.filename}"', "filename": prepared.filename}
+    return StreamingResponse(prepared.chunks, media_type=prepared.content_type, headers=headers)
 
 
 def formats_view(req: ApiRequest):
