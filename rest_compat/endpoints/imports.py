@@ -1,12 +1,22 @@
-"""Synchronous JSON import: POST /api/projects/{id}/import, .../import/predictions, and the
-import status GET /api/projects/{id}/imports/{import_pk}/."""
+"""POST /api/projects/{id}/import (JSON body, multipart files or url=), .../import/predictions,
+POST /api/projects/{id}/reimport, and the import status GET /api/projects/{id}/imports/{import_pk}/."""
 from __future__ import annotations
 
-from core.errors import ValidationError
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core.errors import DomainError, ValidationError
+from core.files.storage import remove_files
+from core.imports import service as file_imports
 from core.tasks import service
 from core.validation import parse_bool
-from rest_compat.http import ApiRequest, api, api_route
+from rest_compat.http import ApiRequest, _read_body, _run, api, api_route, domain_error_response, json_response
 from rest_compat.shapes.tasks import import_result_json, project_import_json
+from rest_compat.uploads import MultipartForm, is_multipart, read_multipart
 
 
 def _bool_param(req: ApiRequest, name: str, default: bool) -> bool:
@@ -32,14 +42,92 @@ def _strings_param(req: ApiRequest, name: str) -> list[str] | None:
     return [values[0]]
 
 
-def import_view(req: ApiRequest):
-    options = service.ImportOptions(
+def _options(req: ApiRequest) -> service.ImportOptions:
+    return service.ImportOptions(
         commit_to_project=_bool_param(req, "commit_to_project", True),
         return_task_ids=_bool_param(req, "return_task_ids", False),
         preannotated_from_fields=_strings_param(req, "preannotated_from_fields"),
     )
-    result = service.import_tasks(req.ctx, req.path["id"], req.json(), options)
+
+
+def _render(result) -> dict:
+    if isinstance(result, file_imports.ImportStarted):
+        return {result.key: result.project_import.id}
     return import_result_json(result)
+
+
+def _form_fields(req: ApiRequest) -> dict[str, str]:
+    try:
+        parsed = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise ValidationError("The form body is not valid UTF-8.")
+    return {name: values[-1] for name, values in parsed.items()}
+
+
+async def _run_with_files(request: Request, view, body: bytes, status: int, form: MultipartForm | None) -> Response:
+    """Run the view in the request transaction; files it stored are removed again when the
+    request fails (nothing half-written), and leftovers of the form always."""
+    written: list[Path] = []
+    request.state.written = written
+    request.state.form = form
+    try:
+        response = await run_in_threadpool(_run, view, request, body, True, status)
+    finally:
+        if form is not None:
+            form.remove_files()
+    if response.status_code >= 400:
+        await run_in_threadpool(remove_files, written)
+    return response
+
+
+def _import_view(req: ApiRequest):
+    options, written, form = _options(req), req.request.state.written, req.request.state.form
+    if form is not None:
+        if form.files:
+            return _render(file_imports.import_files(req.ctx, req.path["id"], [f for _, f in form.files], options, written))
+        return _render(file_imports.import_url(req.ctx, req.path["id"], form.fields.get("url"), options, written))
+    if req.content_type == "application/x-www-form-urlencoded":
+        return _render(file_imports.import_url(req.ctx, req.path["id"], _form_fields(req).get("url"), options, written))
+    return import_result_json(service.import_tasks(req.ctx, req.path["id"], req.json(), options))
+
+
+async def import_endpoint(request: Request) -> Response:
+    settings = request.app.state.settings
+    form = None
+    try:
+        if is_multipart(request):
+            form, body = await read_multipart(request, settings), b""
+        else:
+            body = await _read_body(request, settings.max_body_bytes)
+    except DomainError as exc:
+        return domain_error_response(exc, settings.version)
+    return await _run_with_files(request, _import_view, body, 201, form)
+
+
+def _reimport_view(req: ApiRequest):
+    if req.content_type == "application/x-www-form-urlencoded":
+        payload = parse_qs(req.body.decode("utf-8", "replace"))
+        payload = {"file_upload_ids": [int(v) for v in payload.get("file_upload_ids", []) if v.isdigit()],
+                   "files_as_tasks_list": (payload.get("files_as_tasks_list") or ["true"])[-1]}
+    else:
+        payload = req.json(default={})
+    result = file_imports.reimport(req.ctx, req.path["id"], payload)
+    if result is None:  # nothing to re-import: Label Studio answers 200 with zeros
+        return json_response({"task_count": 0, "annotation_count": 0, "prediction_count": 0, "duration": 0,
+                              "file_upload_ids": [], "found_formats": {}, "data_columns": []}, 200)
+    body = _render(result)
+    if isinstance(result, service.ImportResult):
+        body.pop("could_be_tasks_list", None)  # not part of Label Studio's re-import answer
+    return body
+
+
+async def reimport_endpoint(request: Request) -> Response:
+    settings = request.app.state.settings
+    try:
+        body = await _read_body(request, settings.max_body_bytes)
+    except DomainError as exc:
+        return domain_error_response(exc, settings.version)
+    return await _run_with_files(request, _reimport_view, body, 201, None)
 
 
 def import_predictions_view(req: ApiRequest):
@@ -47,11 +135,13 @@ def import_predictions_view(req: ApiRequest):
 
 
 def import_status_view(req: ApiRequest):
-    return project_import_json(service.get_project_import(req.ctx, req.path["id"], req.path["import_pk"]))
+    return project_import_json(file_imports.get_import_status(req.ctx, req.path["id"], req.path["import_pk"]))
 
 
 routes = [
-    *api_route("/api/projects/{id:int}/import", {"POST": api(import_view, status=201)}),
+    *api_route("/api/projects/{id:int}/import", {"POST": import_endpoint}),
+    *api_route("/api/projects/{id:int}/reimport", {"POST": reimport_endpoint}),
     *api_route("/api/projects/{id:int}/import/predictions", {"POST": api(import_predictions_view, status=201)}),
     *api_route("/api/projects/{id:int}/imports/{import_pk:int}/", {"GET": api(import_status_view)}),
+    *api_route("/api/projects/{id:int}/reimports/{import_pk:int}/", {"GET": api(import_status_view)}),
 ]

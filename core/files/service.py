@@ -1,0 +1,141 @@
+"""File uploads of a project: read, list, replace, delete, and find one to serve.
+
+Scoped like everything else: an upload of a project outside the caller's organization is
+NotFound. Files leave the disk only after the commit that deleted their rows."""
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from core.context import Context
+from core.errors import NotFound, ValidationError
+from core.files.models import FileUpload
+from core.files.storage import UPLOAD_DIR, remove_files, resolve_stored
+from core.projects.models import Project
+from core.tasks.queries import get_org_project, is_valid_id
+
+# Types a browser would render as a document from our origin (and run its scripts): served
+# as downloads in a sandbox, never inline.
+ACTIVE_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"})
+
+
+def get_file_upload(ctx: Context, upload_id: int) -> FileUpload:
+    if not is_valid_id(upload_id):
+        raise NotFound()
+    upload = ctx.session.scalar(
+        select(FileUpload).join(Project, Project.id == FileUpload.project_id)
+        .where(FileUpload.id == upload_id, Project.organization_id == ctx.org_id)
+    )
+    if upload is None:
+        raise NotFound()
+    return upload
+
+
+def file_size(ctx: Context, upload: FileUpload) -> int | None:
+    """Size on disk (Label Studio reads it from the file); None when the file is gone."""
+    path = resolve_stored(ctx.settings, upload.file)
+    try:
+        return path.stat().st_size if path is not None else None
+    except OSError:
+        return None
+
+
+def _ids_param(raw: str | None) -> list[int]:
+    """Label Studio's ids=[1,2,3] query parameter (JSON)."""
+    if not raw:
+        return []
+    try:
+        ids = json.loads(raw)
+    except ValueError:
+        raise ValidationError({"ids": ["Expected a JSON list of ids, e.g. ids=[1,2,3]."]})
+    if not isinstance(ids, list):
+        ids = [ids]
+    return [value for value in ids if is_valid_id(value)]
+
+
+def list_file_uploads(ctx: Context, project_id: int, *, all_uploads: bool, ids_param: str | None) -> list[FileUpload]:
+    """The caller's uploads in the project: all of them (all=true, or a draft project), else the
+    ids asked for (Label Studio shows only what the current import dialog uploaded)."""
+    user = ctx.require_user()
+    project = get_org_project(ctx, project_id)
+    query = select(FileUpload).where(FileUpload.project_id == project.id, FileUpload.user_id == user.id).order_by(FileUpload.id)
+    if not (project.is_draft or all_uploads):
+        query = query.where(FileUpload.id.in_(_ids_param(ids_param)))
+    return list(ctx.session.scalars(query))
+
+
+def _delete_uploads(ctx: Context, uploads: list[FileUpload]) -> int:
+    paths = [path for upload in uploads if (path := resolve_stored(ctx.settings, upload.file)) is not None]
+    if uploads:
+        ctx.session.execute(delete(FileUpload).where(FileUpload.id.in_([u.id for u in uploads])),
+                            execution_options={"synchronize_session": False})
+        for upload in uploads:
+            ctx.session.expunge(upload)
+    ctx.after_commit.append(lambda: remove_files(paths))
+    return len(uploads)
+
+
+def delete_file_uploads(ctx: Context, project_id: int, payload: Any) -> int:
+    """DELETE /api/projects/{id}/file-uploads: the given ids (file_upload_ids), or all of them."""
+    project = get_org_project(ctx, project_id)
+    ids = payload.get("file_upload_ids") if isinstance(payload, dict) else None
+    query = select(FileUpload).where(FileUpload.project_id == project.id)
+    if ids is not None:
+        if not isinstance(ids, list):
+            raise ValidationError({"file_upload_ids": ['"file_upload_ids" parameter must be a list of integers']})
+        query = query.where(FileUpload.id.in_([value for value in ids if is_valid_id(value)]))
+    return _delete_uploads(ctx, list(ctx.session.scalars(query)))
+
+
+def delete_file_upload(ctx: Context, upload_id: int) -> None:
+    _delete_uploads(ctx, [get_file_upload(ctx, upload_id)])
+
+
+def replace_file_upload(ctx: Context, upload_id: int, new_content: Path | None, size: int, written: list[Path]) -> FileUpload:
+    """PATCH /api/import/file-upload/{id}: a new file (multipart "file") replaces the content;
+    the stored name stays, so tasks that reference it see the new file."""
+    upload = get_file_upload(ctx, upload_id)
+    if new_content is None:
+        return upload
+    target = resolve_stored(ctx.settings, upload.file)
+    if target is None:
+        raise NotFound()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name, renamed after the commit: a failed request changes nothing.
+    staged = target.with_name(target.name + ".replacing")
+    new_content.replace(staged)
+    written.append(staged)
+    ctx.after_commit.append(lambda: staged.replace(target))
+    upload.size = size
+    ctx.session.flush()
+    return upload
+
+
+@dataclass
+class ServedFile:
+    path: Path
+    content_type: str
+    active: bool  # rendered as a document by browsers: serve as a sandboxed download
+
+
+def open_uploaded_file(ctx: Context, filename: str) -> ServedFile:
+    """GET /data/upload/<project_id>/<name>: only for members of the owning organization; any
+    name that does not match an upload row under the upload root is NotFound."""
+    ctx.require_user()
+    stored_name = f"{UPLOAD_DIR}/{filename}"
+    path = resolve_stored(ctx.settings, stored_name)
+    if path is None:
+        raise NotFound()
+    upload = ctx.session.scalar(
+        select(FileUpload.id).join(Project, Project.id == FileUpload.project_id)
+        .where(FileUpload.file == stored_name, Project.organization_id == ctx.org_id).limit(1)
+    )
+    if upload is None or not path.is_file():
+        raise NotFound()
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return ServedFile(path, content_type, content_type in ACTIVE_CONTENT_TYPES)

@@ -1,0 +1,108 @@
+"""Job kind "import": the asynchronous import of stored file uploads (core.imports.service).
+
+The handler scans every file first (nothing written if a file is bad), then writes the tasks a
+batch per transaction; each batch commits together with the job's progress_done and the
+import's counters, so an attempt that resumes after a crash skips exactly the committed tasks
+(no loss, no duplicates). When the import fails for good, the tasks it already wrote are
+deleted with the failure, so a failed import leaves no partial tasks."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import Settings
+from core.db.engine import transaction
+from core.errors import ValidationError
+from core.files.models import FileUpload
+from core.imports.pipeline import ImportPlan
+from core.imports.service import KIND, delete_tasks_of_uploads, import_settings
+from core.jobs.models import Job
+from core.jobs.service import report_progress
+from core.projects.models import Project
+from core.tasks.models import ProjectImport, Task
+from core.timeutil import utcnow
+
+__all__ = ["KIND", "run"]
+
+
+def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int) -> dict[str, Any]:
+    with transaction(session_factory) as session:
+        job = session.get_one(Job, job_id)
+        import_id, skip = job.payload["import_id"], job.progress_done
+        project_import = session.get(ProjectImport, import_id)
+        if project_import is None:
+            raise ValidationError("The import no longer exists.")
+        if project_import.status in ("completed", "failed"):
+            return {"import": import_id, "status": project_import.status}  # finished by an earlier attempt
+        project_import.status = "in_progress"
+        project_id = project_import.project_id
+    started = time.monotonic()
+    try:
+        result = _run_import(session_factory, settings, job_id, import_id, project_id, skip)
+    except Exception as error:
+        from core.jobs.runner import describe_error, is_transient  # the runner imports the registry, which imports us
+
+        if is_transient(error):
+            raise  # retried: the next attempt resumes from progress_done
+        _fail(session_factory, import_id, project_id, describe_error(error))
+        raise
+    with transaction(session_factory) as session:
+        project_import = session.get_one(ProjectImport, import_id)
+        task_ids = []
+        if project_import.return_task_ids and project_import.commit_to_project:
+            task_ids = list(session.scalars(select(Task.id).where(Task.project_id == project_id, Task.import_id == import_id).order_by(Task.id)))
+        if not project_import.commit_to_project:
+            project_import.task_count = result["task_count"]
+        project_import.task_ids = task_ids
+        project_import.status = "completed"
+        project_import.duration = (project_import.duration or 0) + time.monotonic() - started
+        project_import.finished_at = utcnow()
+        return {"import": import_id, "task_count": project_import.task_count}
+
+
+def _run_import(session_factory, settings: Settings, job_id: int, import_id: int, project_id: int, skip: int) -> dict:
+    reader = session_factory()  # reads for the plan (project, uploads, annotators); no writes
+    try:
+        project_import = reader.get_one(ProjectImport, import_id)
+        project = reader.get_one(Project, project_id)
+        uploads = list(reader.scalars(select(FileUpload).where(FileUpload.project_id == project_id,
+                                                                FileUpload.id.in_(project_import.file_upload_ids or []))))
+        plan = ImportPlan(reader, settings, project, uploads, import_settings(project_import), project_import.created_by_id)
+        scan = plan.scan()
+        commit, is_reimport, upload_ids = project_import.commit_to_project, project_import.is_reimport, list(project_import.file_upload_ids)
+        reader.commit()  # end the read transaction: the batches below take minutes
+        with transaction(session_factory) as session:
+            session.execute(update(ProjectImport).where(ProjectImport.id == import_id).values(
+                found_formats=scan.found_formats, data_columns=scan.data_columns, could_be_tasks_list=scan.could_be_tasks_list))
+            report_progress(session, job_id, skip if commit else 0, scan.task_count if commit else 0)
+        if not commit:
+            return {"task_count": scan.task_count}
+        done = skip
+        for batch in plan.batches(skip=skip, size=settings.import_batch_size):
+            with transaction(session_factory) as session:
+                if is_reimport and done == 0:
+                    delete_tasks_of_uploads(session, project_id, upload_ids, import_id)
+                ids, annotations, predictions = plan.write(session, batch, import_id)
+                done += len(ids)
+                session.execute(update(ProjectImport).where(ProjectImport.id == import_id).values(
+                    task_count=ProjectImport.task_count + len(ids),
+                    annotation_count=ProjectImport.annotation_count + annotations,
+                    prediction_count=ProjectImport.prediction_count + predictions,
+                    updated_at=utcnow(),
+                ))
+                report_progress(session, job_id, done, scan.task_count)
+        return {"task_count": done}
+    finally:
+        reader.close()
+
+
+def _fail(session_factory, import_id: int, project_id: int, error: str) -> None:
+    """Failed for good: the tasks written so far go (all or nothing), the error stays readable."""
+    with transaction(session_factory) as session:
+        session.execute(delete(Task).where(Task.project_id == project_id, Task.import_id == import_id),
+                        execution_options={"synchronize_session": False})
+        session.execute(update(ProjectImport).where(ProjectImport.id == import_id).values(
+            status="failed", error=error, task_count=0, annotation_count=0, prediction_count=0, finished_at=utcnow()))
