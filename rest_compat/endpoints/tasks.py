@@ -2,11 +2,12 @@
 DELETE /api/projects/{id}/tasks/."""
 from __future__ import annotations
 
+from core.data_manager.task_list import list_data_manager_tasks, parse_query
 from core.errors import NotFound, ValidationError
 from core.tasks import service
-from core.tasks.queries import get_task_with_relations, list_tasks, load_task_relations
+from core.tasks.queries import get_task_with_relations, load_task_relations
 from rest_compat.http import ApiRequest, api, api_route, json_response
-from rest_compat.shapes.tasks import dm_task_json, task_event_json, task_json, task_simple_json
+from rest_compat.shapes.tasks import dm_task_json, dm_task_json_evaluated, task_event_json, task_json, task_simple_json
 
 DEFAULT_PAGE_SIZE = 100  # Label Studio's TaskPagination; no maximum unless configured
 
@@ -51,19 +52,32 @@ def _sparse(req: ApiRequest):
 
 
 def list_view(req: ApiRequest):
-    project_id = _int_param(req, "project")
-    if not project_id:
+    project_id, view_id = _int_param(req, "project"), _int_param(req, "view")
+    if not project_id and not view_id:
         # Label Studio answers exactly this, without its usual error envelope.
         return json_response({"detail": "Neither project nor view id specified"}, 404)
     page_request = req.page_request(default_page_size=DEFAULT_PAGE_SIZE)
     all_fields = req.query.get("fields") == "all"
-    page = list_tasks(req.ctx, project_id, page_request, ids=_ids(req), all_fields=all_fields)
-    sparse = _sparse(req)
+    # `resolve_uri` only matters for storage links, which are not served here.
+    result = list_data_manager_tasks(
+        req.ctx,
+        project_id=project_id,
+        view_id=view_id,
+        query=parse_query(req.query.get("query")),
+        page=page_request,
+        ids=_ids(req),
+        all_fields=all_fields,
+    )
+    page, sparse = result.page, _sparse(req)
+    if all_fields:
+        rendered = [dm_task_json(task, page.project, page.relations) for task in page.tasks]
+    else:
+        rendered = [dm_task_json_evaluated(task, page.project, page.relations, result.evaluated) for task in page.tasks]
     return {
         "total_annotations": page.total_annotations,
         "total_predictions": page.total_predictions,
         "total": page.total,
-        "tasks": [sparse(dm_task_json(task, page.project, page.relations)) for task in page.tasks],
+        "tasks": [sparse(body) for body in rendered],
     }
 
 

@@ -171,6 +171,16 @@ def dm_task_json(task: Task, project: Project, relations: TaskRelations | None, 
     }
 
 
+def dm_task_json_evaluated(task: Task, project: Project, relations: TaskRelations | None, evaluated: set[str]) -> dict:
+    """The list shape without fields=all, plus the computed columns Label Studio evaluates
+    because a filter, the ordering or the view's visible columns use them."""
+    body = dm_task_json(task, project, None)
+    if evaluated and relations is not None:
+        computed = dm_task_json(task, project, relations)
+        body.update({name: computed[name] for name in sorted(evaluated) if name in computed})
+    return body
+
+
 def import_result_json(result: ImportResult) -> dict:
     """The 201 answer of a synchronous (Community edition) import."""
     body = {
