@@ -21,6 +21,7 @@ from core.projects.models import Project
 from core.tasks.queries import TaskPage, get_org_project, is_valid_id, list_tasks
 
 ALL_TASKS = {"all": True, "excluded": []}
+ROW_COLUMNS = frozenset({"completed_at"})
 
 
 @dataclass
@@ -115,7 +116,7 @@ def list_data_manager_tasks(
         conditions.append(selected)
     ordering = compile_ordering(query.ordering, project)
     evaluated = evaluated_columns(query)
-    task_page = list_tasks(
-        ctx, project.id, page, ids=ids, all_fields=all_fields or bool(evaluated), conditions=conditions, ordering=ordering
-    )
+    # completed_at is on the task row; the other computed columns need the related rows.
+    needs_relations = all_fields or bool(evaluated - ROW_COLUMNS)
+    task_page = list_tasks(ctx, project.id, page, ids=ids, all_fields=needs_relations, conditions=conditions, ordering=ordering)
     return DataManagerPage(task_page, evaluated)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, Timestamped
@@ -19,6 +19,12 @@ class Task(Timestamped, Base):
         Index("ix_tasks_project_id_id", "project_id", "id"),  # task pages ordered by id
         # Covers the task count and annotation/prediction totals of a project's task list.
         Index("ix_tasks_project_counters", "project_id", "total_annotations", "total_predictions"),
+        # Data Manager filters on task data (`data @> {...}`) on PostgreSQL. SQLite has no such
+        # index: there it is an always-empty partial index, so that it costs nothing.
+        Index(
+            "ix_tasks_data_path", "data",
+            postgresql_using="gin", postgresql_ops={"data": "jsonb_path_ops"}, sqlite_where=text("0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

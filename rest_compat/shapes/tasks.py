@@ -175,7 +175,9 @@ def dm_task_json_evaluated(task: Task, project: Project, relations: TaskRelation
     """The list shape without fields=all, plus the computed columns Label Studio evaluates
     because a filter, the ordering or the view's visible columns use them."""
     body = dm_task_json(task, project, None)
-    if evaluated and relations is not None:
+    if "completed_at" in evaluated:
+        body["completed_at"] = isoformat(task.completed_at)
+    if evaluated - {"completed_at"} and relations is not None:
         computed = dm_task_json(task, project, relations)
         body.update({name: computed[name] for name in sorted(evaluated) if name in computed})
     return body

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:07:18.371231
+Create Date: 2026-11-23 08:12:05.422560
 """
 from alembic import op
 import sqlalchemy as sa
@@ -221,6 +221,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_data_path', ['data'], unique=False, postgresql_using='gin', postgresql_ops={'data': 'jsonb_path_ops'}, sqlite_where=sa.text('0'))
         batch_op.create_index('ix_tasks_project_counters', ['project_id', 'total_annotations', 'total_predictions'], unique=False)
         batch_op.create_index('ix_tasks_project_id_id', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_tasks_project_inner_id', ['project_id', 'inner_id'], unique=False)
@@ -435,6 +436,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_project_inner_id')
         batch_op.drop_index('ix_tasks_project_id_id')
         batch_op.drop_index('ix_tasks_project_counters')
+        batch_op.drop_index('ix_tasks_data_path', postgresql_using='gin', postgresql_ops={'data': 'jsonb_path_ops'}, sqlite_where=sa.text('0'))
 
     op.drop_table('tasks')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
