@@ -37,9 +37,11 @@ def test_malformed_json_is_400_everywhere_and_writes_nothing(app, actor, db):
     checked = 0
     for method, url in _body_routes(app, {"id": project["id"], "import_pk": 1, "user_pk": actor.user_id}):
         url = url.replace(f"/api/tasks/{project['id']}/", f"/api/tasks/{task_id}/")
+        if url in BODYLESS:
+            continue  # reads no body (and resetting the token would log the client out of later paths)
         response = c.request(method, url, content=b'{"title": "unterminated', headers={"Content-Type": "application/json"})
-        if response.status_code in (404, 405) or url in BODYLESS:
-            continue  # the path needs an object this test did not create, refuses the method, or reads no body
+        if response.status_code in (404, 405):
+            continue  # the path needs an object this test did not create, or refuses the method
         assert response.status_code == 400, f"{method} {url} -> {response.status_code} {response.text[:200]}"
         body = response.json()
         assert body.get("status_code") == 400 and "detail" in body, (method, url, body)
