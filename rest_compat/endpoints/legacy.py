@@ -255,7 +255,10 @@ def import_example_file(req: ApiRequest):
 
 
 routes = [
-    *api_route("/api/project", {"GET": api(get_project), "POST": api(create_project, status=201), "PATCH": api(update_project, status=201)}),
+    *api_route(
+        "/api/project",
+        {"GET": api(get_project), "POST": api(create_project, status=201), "PATCH": api(update_project, status=201)},
+    ),
     *api_route("/api/project/config", {"POST": api(save_config, status=201)}),
     *api_route("/api/project/import", {"POST": api(import_tasks, status=201)}),
     *api_route("/api/project/export", {"GET": api(export_project)}),
