@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import datetime
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
-from sqlalchemy import Text, cast, exists, select
+from sqlalchemy import Text, and_, cast, exists, or_, select
 from sqlalchemy.orm import Session
 
 from core import label_config as lc
@@ -30,6 +30,7 @@ from core.exports.sql_json import task_tail_json
 from core.predictions.models import Prediction
 from core.projects.queries import get_project
 from core.tasks.models import Task
+from core.users.models import User
 from core.timeutil import utcnow
 
 STREAMED_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
@@ -159,37 +160,69 @@ def stream_export(open_session: Callable[[], Session], plan: ExportPlan) -> Iter
         session.close()
 
 
-def _json_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
+def _json_chunks(session: Session, plan: ExportPlan, *, task_per_line: bool = False) -> Iterator[bytes]:
+    """`task_per_line`: tasks separated by ",\n" (still one JSON array), so a snapshot file can be
+    read back a task at a time (see snapshot_tasks)."""
     tail_column = task_tail_json(session.get_bind().dialect.name)
     columns = (Task.id, tail_column) if tail_column is not None else _TASK_COLUMNS
+    separator = ",\n" if task_per_line else ","
     yield b"["
     first = True
     for tasks, annotations, predictions in _batches(session, plan, columns=columns):
+        users = _completed_by_users(session, annotations) if plan.options.expand_completed_by else None
         if tail_column is not None:
-            body = ",".join(
-                _task_text(task, annotations.get(task.id), predictions.get(task.id), plan) for task in tasks
+            body = separator.join(
+                _task_text(task, annotations.get(task.id), predictions.get(task.id), plan, users) for task in tasks
+            ).encode()
+        elif task_per_line:
+            body = separator.join(
+                orjson.dumps(_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users),
+                             option=_DUMP_OPTIONS).decode()
+                for task in tasks
             ).encode()
         else:
-            items = [_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan) for task in tasks]
+            items = [_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users)
+                     for task in tasks]
             body = orjson.dumps(items, option=_DUMP_OPTIONS)[1:-1]
         if not body:
             continue
-        yield body if first else b"," + body
+        yield body if first else separator.encode() + body
         first = False
     yield b"]"
 
 
-def _task_text(task, annotations, prediction_ids, plan: ExportPlan) -> str:
+def snapshot_chunks(open_session: Callable[[], Session], plan: ExportPlan) -> Iterator[bytes]:
+    """A snapshot's JSON file: the JSON export with one task per line."""
+    session = open_session()
+    try:
+        yield from _json_chunks(session, plan, task_per_line=True)
+    finally:
+        session.close()
+
+
+def snapshot_tasks(lines: Iterable[bytes]) -> Iterator[dict]:
+    """The tasks of a snapshot file written by snapshot_chunks, one at a time."""
+    for line in lines:
+        line = line.rstrip(b"\r\n")
+        if line.startswith(b"["):
+            line = line[1:]
+        if line.endswith(b",") or line.endswith(b"]"):
+            line = line[:-1]
+        if line:
+            yield orjson.loads(line)
+
+
+def _task_text(task, annotations, prediction_ids, plan: ExportPlan, users: dict[int, dict] | None = None) -> str:
     """One task's JSON: id, annotations, drafts and predictions, then the tail the database rendered."""
     tail = task.tail
     if DATA_UNDEFINED_NAME in tail:
         tail = _renamed_undefined_key(tail, plan)
     rendered_annotations = (
-        orjson.dumps([_annotation_json(row) for row in annotations], option=_DUMP_OPTIONS).decode()
+        orjson.dumps([_annotation_json(row, users) for row in annotations], option=_DUMP_OPTIONS).decode()
         if annotations
         else "[]"
     )
-    rendered_predictions = orjson.dumps(prediction_ids).decode() if prediction_ids else "[]"
+    rendered_predictions = orjson.dumps(prediction_ids, option=_DUMP_OPTIONS).decode() if prediction_ids else "[]"
     return f'{{"id":{task.id},"annotations":{rendered_annotations},"drafts":[],"predictions":{rendered_predictions},{tail[1:]}'
 
 
@@ -279,6 +312,58 @@ _ANNOTATION_COLUMNS = (
 )
 
 
+_PREDICTION_COLUMNS = (
+    Prediction.id,
+    Prediction.task_id,
+    cast(Prediction.result, Text).label("result"),
+    Prediction.model_version,
+    Prediction.score,
+    Prediction.cluster,
+    cast(Prediction.neighbors, Text).label("neighbors"),
+    Prediction.mislabeling,
+    Prediction.created_at,
+    Prediction.updated_at,
+    Prediction.model_id,
+    Prediction.model_run_id,
+    Prediction.project_id,
+)
+
+
+def _annotation_conditions(options: ExportOptions) -> list:
+    """Label Studio's annotation_filter_options: any of the chosen kinds (OR); None keeps all."""
+    if not options.annotation_kinds:
+        return []
+    kinds = {
+        "usual": and_(Annotation.was_cancelled.is_(False), Annotation.ground_truth.is_(False)),
+        "ground_truth": Annotation.ground_truth.is_(True),
+        "skipped": Annotation.was_cancelled.is_(True),
+    }
+    return [or_(*(kinds[kind] for kind in options.annotation_kinds))]
+
+
+def _task_conditions(options: ExportOptions) -> list:
+    """Label Studio's task_filter_options as conditions on tasks."""
+    filters = options.task_filters
+    if filters is None:
+        return []
+    conditions = []
+    if filters.view_condition is not None:
+        conditions.append(filters.view_condition)
+    pairs = (
+        (filters.skipped, exists().where(Annotation.task_id == Task.id, Annotation.was_cancelled.is_(True))),
+        (filters.finished, Task.is_labeled.is_(True)),
+        (filters.annotated, exists().where(Annotation.task_id == Task.id, Annotation.was_cancelled.is_(False))),
+    )
+    for choice, condition in pairs:
+        if choice == "only":
+            conditions.append(condition)
+        elif choice == "exclude":
+            conditions.append(~condition)
+    if filters.only_with_annotations:
+        conditions.append(exists().where(Annotation.task_id == Task.id))
+    return conditions
+
+
 def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = True, columns=_TASK_COLUMNS):
     """(tasks, annotations by task id, prediction ids by task id) per batch of tasks, in id order."""
     for tasks in _task_batches(session, plan, columns):
@@ -296,13 +381,21 @@ def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = Tru
         annotations: dict[int, list] = {}
         for row in session.execute(
             select(*_ANNOTATION_COLUMNS)
-            .where(Annotation.project_id == plan.project_id, annotation_tasks)
+            .where(Annotation.project_id == plan.project_id, annotation_tasks, *_annotation_conditions(plan.options))
             .order_by(Annotation.id)
         ):
             if row.task_id in in_batch:
                 annotations.setdefault(row.task_id, []).append(row)
-        predictions: dict[int, list[int]] = {}
-        if with_predictions:
+        predictions: dict[int, list] = {}
+        if with_predictions and plan.options.expand_predictions:
+            for row in session.execute(
+                select(*_PREDICTION_COLUMNS)
+                .where(Prediction.project_id == plan.project_id, prediction_tasks)
+                .order_by(Prediction.id)
+            ):
+                if row.task_id in in_batch:
+                    predictions.setdefault(row.task_id, []).append(_prediction_json(row))
+        elif with_predictions:
             for task_id, prediction_id in session.execute(
                 select(Prediction.task_id, Prediction.id)
                 .where(Prediction.project_id == plan.project_id, prediction_tasks)
@@ -317,7 +410,7 @@ def _task_batches(session: Session, plan: ExportPlan, columns) -> Iterator[list]
     """Non-empty batches of task rows in id order: keyset pages of the project, or the chosen ids
     a batch at a time (bound parameters stay far below SQLite's limit)."""
     options = plan.options
-    conditions = [Task.project_id == plan.project_id]
+    conditions = [Task.project_id == plan.project_id, *_task_conditions(options)]
     if not options.download_all_tasks:
         conditions.append(exists().where(Annotation.task_id == Task.id))
     if options.task_ids is not None:
@@ -344,6 +437,35 @@ def _task_batches(session: Session, plan: ExportPlan, columns) -> Iterator[list]
 _Fragment = orjson.Fragment
 
 
+def _completed_by_users(session: Session, annotations: dict[int, list]) -> dict[int, dict]:
+    """Label Studio's expanded completed_by (CompletedBySerializer) of a batch's annotators."""
+    ids = {row.completed_by_id for rows in annotations.values() for row in rows if row.completed_by_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.email, User.first_name, User.last_name).where(User.id.in_(ids)))
+    return {row.id: {"id": row.id, "email": row.email, "first_name": row.first_name or "", "last_name": row.last_name or ""}
+            for row in rows}
+
+
+def _prediction_json(row) -> dict:
+    """Label Studio's PredictionSerializer fields, without created_ago (a time relative to the reader)."""
+    return {
+        "id": row.id,
+        "result": _raw_json(row.result, []),
+        "model_version": row.model_version or "",
+        "score": row.score,
+        "cluster": row.cluster,
+        "neighbors": _raw_json(row.neighbors),
+        "mislabeling": row.mislabeling if row.mislabeling is not None else 0.0,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "model": row.model_id,
+        "model_run": row.model_run_id,
+        "task": row.task_id,
+        "project": row.project_id,
+    }
+
+
 def _raw_json(text: str | None, empty: Any = None) -> Any:
     if text is None or text == "null":
         return empty
@@ -357,10 +479,13 @@ def _data_object(text: str | None, plan: ExportPlan) -> Any:
     return data
 
 
-def _annotation_json(row) -> dict:
+def _annotation_json(row, users: dict[int, dict] | None) -> dict:
+    completed_by = row.completed_by_id
+    if users is not None:
+        completed_by = users.get(completed_by)
     return {
         "id": row.id,
-        "completed_by": row.completed_by_id,
+        "completed_by": completed_by,
         "result": _raw_json(row.result),
         "was_cancelled": row.was_cancelled,
         "ground_truth": row.ground_truth,
@@ -383,11 +508,12 @@ def _annotation_json(row) -> dict:
     }
 
 
-def _task_json(task, annotations: Sequence, prediction_ids: Sequence[int], plan: ExportPlan) -> dict:
+def _task_json(task, annotations: Sequence, prediction_ids: Sequence, plan: ExportPlan,
+               users: dict[int, dict] | None = None) -> dict:
     data, meta = task.data, task.meta
     return {
         "id": task.id,
-        "annotations": [_annotation_json(row) for row in annotations] if annotations else [],
+        "annotations": [_annotation_json(row, users) for row in annotations] if annotations else [],
         "drafts": [],
         "predictions": prediction_ids,
         # _raw_json inlined: this runs once per exported task.

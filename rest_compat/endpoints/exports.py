@@ -1,13 +1,23 @@
-"""GET /api/projects/{id}/export — Label Studio's synchronous ("easy") export, streamed — and its formats."""
+"""Exports: the synchronous ("easy") export GET /api/projects/{id}/export, its formats, and export
+snapshots (/api/projects/{id}/exports/...) written and converted by jobs."""
 from __future__ import annotations
 
-from starlette.responses import StreamingResponse
+from starlette.responses import FileResponse, StreamingResponse
 
 from core.errors import ValidationError
 from core.exports import ExportOptions, export_formats, plan_export
 from core.exports.json_export import prepare_export
+from core.exports.snapshots import (
+    convert_snapshot,
+    create_snapshot,
+    delete_snapshot,
+    get_snapshot,
+    list_snapshots,
+    snapshot_file,
+)
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
+from rest_compat.shapes.exports import created_snapshot_json, snapshot_json
 
 
 def _export_options(req: ApiRequest) -> ExportOptions:
@@ -47,7 +57,38 @@ def formats_view(req: ApiRequest):
     return export_formats(req.ctx, req.path["id"])
 
 
+def list_snapshots_view(req: ApiRequest):
+    return [snapshot_json(view) for view in list_snapshots(req.ctx, req.path["id"])]
+
+
+def create_snapshot_view(req: ApiRequest):
+    return created_snapshot_json(create_snapshot(req.ctx, req.path["id"], req.json(default={})))
+
+
+def get_snapshot_view(req: ApiRequest):
+    return snapshot_json(get_snapshot(req.ctx, req.path["id"], req.path["export_pk"]))
+
+
+def delete_snapshot_view(req: ApiRequest):
+    delete_snapshot(req.ctx, req.path["id"], req.path["export_pk"])
+
+
+def convert_view(req: ApiRequest):
+    converted = convert_snapshot(req.ctx, req.path["id"], req.path["export_pk"], req.json(default={}))
+    return {"export_type": converted.export_type, "converted_format": converted.id}
+
+
+def download_view(req: ApiRequest):
+    found = snapshot_file(req.ctx, req.path["id"], req.path["export_pk"], req.query.get("exportType"))
+    headers = {"Content-Disposition": f'attachment; filename="{found.name}"', "filename": found.path.name}
+    return FileResponse(found.path, media_type=found.content_type, headers=headers)
+
+
 routes = [
     *api_route("/api/projects/{id:int}/export", {"GET": api(export_view)}),
     *api_route("/api/projects/{id:int}/export/formats", {"GET": api(formats_view)}),
+    *api_route("/api/projects/{id:int}/exports/", {"GET": api(list_snapshots_view), "POST": api(create_snapshot_view, status=201)}),
+    *api_route("/api/projects/{id:int}/exports/{export_pk:int}", {"GET": api(get_snapshot_view), "DELETE": api(delete_snapshot_view, status=204)}),
+    *api_route("/api/projects/{id:int}/exports/{export_pk:int}/convert", {"POST": api(convert_view)}),
+    *api_route("/api/projects/{id:int}/exports/{export_pk:int}/download", {"GET": api(download_view)}),
 ]
