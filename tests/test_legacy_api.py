@@ -182,6 +182,21 @@ def test_import_json_tasks(actor, db):
     assert count(db, Task) == 2
 
 
+def test_import_files_posted_as_form_data(actor, db):
+    new_project(actor)
+    response = actor.client.post(
+        "/api/project/import",
+        files={"FileUpload": ("tasks.csv", b"text\nfrom a file\nand another\n", "text/csv")},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["task_count"] == 2 and len(body["new_task_ids"]) == 2
+    db.expire_all()
+    assert sorted(db.scalars(select(Task.data["text"].as_string()))) == ["and another", "from a file"]
+    unsupported = actor.client.post("/api/project/import", files={"FileUpload": ("photo.exe", b"MZ", "application/octet-stream")})
+    assert unsupported.status_code == 400 and count(db, Task) == 2
+
+
 def test_export_json(actor):
     new_project(actor)
     task_ids = import_texts(actor, ["done", "open"])

@@ -6,6 +6,7 @@ A server that keeps no session cannot remember a switch, so clients name the pro
 (`?project=<id>`) to work on any other one."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -17,6 +18,7 @@ from core.annotations.service import BULK_DELETE_MAX_IDS
 from core.context import Context
 from core.errors import NotFound, ValidationError
 from core.exports import ExportOptions, ExportPlan, plan_export
+from core.imports import service as file_imports
 from core.legacy.sample_task import sample_task_data
 from core.predictions import service as predictions
 from core.predictions.models import Prediction
@@ -158,6 +160,15 @@ def delete_project_tasks(ctx: Context, project_id: int | None) -> int:
 def import_tasks(ctx: Context, project_id: int | None, payload: Any) -> tasks.ImportResult:
     project = current_project(ctx, project_id)
     return tasks.import_tasks(ctx, project.id, payload, tasks.ImportOptions(return_task_ids=True))
+
+
+def import_files(
+    ctx: Context, project_id: int | None, files: list[file_imports.IncomingFile], written: list[Path]
+) -> tasks.ImportResult | file_imports.ImportStarted:
+    """Files posted to /api/project/import (0.8's `-F FileUpload=@file`), imported like 1.x uploads:
+    in the request when small, else as an import job."""
+    project = current_project(ctx, project_id)
+    return file_imports.import_files(ctx, project.id, files, tasks.ImportOptions(return_task_ids=True), written)
 
 
 def plan_project_export(ctx: Context, project_id: int | None, export_type: str) -> ExportPlan:

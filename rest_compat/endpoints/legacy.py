@@ -21,17 +21,20 @@ from __future__ import annotations
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from core.errors import ValidationError
+from core.errors import DomainError, ValidationError
 from core.exports import stream_export
+from core.imports.service import ImportStarted
 from core.legacy import service
 from core.legacy.sample_task import sample_task_data
 from core.projects.queries import project_counters
 from core.tasks.queries import load_task_relations
 from core.timeutil import utcnow
 from core.validation import parse_bool
-from rest_compat.http import ApiRequest, api, api_route, json_response
+from rest_compat.endpoints.imports import _run_with_files
+from rest_compat.http import ApiRequest, _read_body, api, api_route, domain_error_response, json_response
 from rest_compat.shapes.legacy import (
     completion_json,
     import_result_json,
@@ -39,6 +42,7 @@ from rest_compat.shapes.legacy import (
     sample_tasks_file,
     task_json,
 )
+from rest_compat.uploads import is_multipart, read_multipart
 
 XML_CONTENT_TYPES = ("application/xml", "text/xml")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -156,8 +160,33 @@ def save_config(req: ApiRequest):
 
 
 def import_tasks(req: ApiRequest):
-    """Import a JSON list of tasks into the current project."""
-    return import_result_json(service.import_tasks(req.ctx, _project_id(req), req.json()))
+    """Import a JSON list of tasks, or files posted as multipart form data, into the current project."""
+    form = req.request.state.form
+    if form is None:
+        return import_result_json(service.import_tasks(req.ctx, _project_id(req), req.json()))
+    result = service.import_files(req.ctx, _project_id(req), [file for _, file in form.files], req.request.state.written)
+    if isinstance(result, ImportStarted):
+        # Too big to import in the request: its progress is at /api/projects/{id}/imports/{import}/.
+        return {result.key: result.project_import.id}
+    return import_result_json(result)
+
+
+async def import_endpoint(request: Request) -> Response:
+    """Reads a multipart body as files (stored while the request runs) or any other body as bytes."""
+    settings = request.app.state.settings
+    form = None
+    try:
+        if is_multipart(request):
+            form, body = await read_multipart(request, settings), b""
+        else:
+            body = await _read_body(request, settings.max_body_bytes)
+    except DomainError as exc:
+        return domain_error_response(exc, settings.version)
+    return await _run_with_files(request, import_tasks, body, 201, form)
+
+
+# Read by the OpenAPI generator, like the endpoints api() builds.
+import_endpoint.view, import_endpoint.status, import_endpoint.auth = import_tasks, 201, True
 
 
 def export_project(req: ApiRequest):
@@ -260,7 +289,7 @@ routes = [
         {"GET": api(get_project), "POST": api(create_project, status=201), "PATCH": api(update_project, status=201)},
     ),
     *api_route("/api/project/config", {"POST": api(save_config, status=201)}),
-    *api_route("/api/project/import", {"POST": api(import_tasks, status=201)}),
+    *api_route("/api/project/import", {"POST": import_endpoint}),
     *api_route("/api/project/export", {"GET": api(export_project)}),
     *api_route("/api/project/next", {"GET": api(next_task)}),
     *api_route("/api/project-switch", {"GET": api(switch_project)}),
