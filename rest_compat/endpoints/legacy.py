@@ -13,9 +13,11 @@ Routes that 1.x already serves keep their 1.x behaviour (GET /api/tasks, GET/PAT
 system.py. ML backends (/api/models*) and storages (/api/project/storage-settings) are not served:
 those domains are not built.
 
-Status codes follow 0.8: 201 for a saved config, an import, a project PATCH and a completion
-create or update; 204 for validate-config and deletes. A config error is 0.8's 400
-{"label_config": [...]}; every other error has Label Studio's usual error shape."""
+Status codes follow 0.8: 201 for a created project, a saved config (empty body), an import, a
+project PATCH and a completion create or update; 204 for validate-config and deletes. A config
+error is 0.8's 400 {"label_config": [...]}; every other error has Label Studio's usual error shape.
+Completions are annotations under 0.8's names (see rest_compat.shapes.legacy); the export is the
+1.x export service's file, tasks with "annotations"."""
 from __future__ import annotations
 
 from typing import Any, Callable
