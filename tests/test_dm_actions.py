@@ -298,3 +298,55 @@ def test_bad_input_writes_nothing(actor, project, db):
     assert (count(db, Annotation, project_id=project_id), count(db, Prediction, project_id=project_id)) == (3, 3)
     assert count(db, View, project_id=project_id) == 1
     assert count(db, Job) == 0
+
+
+def test_experimental_actions_run_on_post(actor, project, db):
+    project_id, ids = project
+    listed = {a["id"] for a in actor.client.get("/api/dm/actions/", params={"project": project_id}).json()}
+    assert not listed & {"add_data_field", "propagate_annotations", "rename_labels", "cache_labels"}
+
+    response = act(actor, project_id, "add_data_field", {"selectedItems": ALL, "value_name": "n", "value_type": "Number", "value": "3"})
+    assert response.json() == {"detail": "Updated 5 tasks"}
+    response = act(actor, project_id, "add_data_field", {"selectedItems": {"all": True, "excluded": [ids[0]]},
+                                                         "value_name": "r", "value_type": "Expression", "value": "range(10)"})
+    assert response.json() == {"detail": "Updated 4 tasks"}
+    act(actor, project_id, "add_data_field", {"selectedItems": ALL, "value_name": "text", "value_type": "Expression", "value": "replace('t', 'T')"})
+    tasks = tasks_of(db, project_id)
+    assert [tasks[task_id].data for task_id in ids[:3]] == [
+        {"text": "T0", "n": 3.0}, {"text": "T1", "n": 3.0, "r": 10}, {"text": "T2", "n": 3.0, "r": 11},
+    ]
+    act(actor, project_id, "add_data_field", {"selectedItems": ALL, "value_name": "pick", "value_type": "Expression",
+                                              "value": 'choices(["x", "y"], [1, 0])'})
+    assert {task.data["pick"] for task in tasks_of(db, project_id).values()} == {"x"}
+
+    source = db.scalars(select(Annotation).where(Annotation.task_id == ids[0])).one()
+    response = act(actor, project_id, "propagate_annotations", {"selectedItems": {"all": False, "included": ids[:3]},
+                                                                "source_annotation_id": source.id})
+    assert response.json() == {"detail": "Created 2 annotations"}
+    copies = db.scalars(select(Annotation).where(Annotation.parent_annotation_id == source.id)).all()
+    assert sorted((a.task_id, a.completed_by_id, a.result == source.result) for a in copies) == [(ids[1], actor.user_id, True), (ids[2], actor.user_id, True)]
+    assert tasks_of(db, project_id)[ids[2]].total_annotations == 1
+
+    response = act(actor, project_id, "rename_labels", {"selectedItems": {"all": False, "included": [ids[4]]}, "control_tag": "label",
+                                                        "old_label_name": "pos", "new_label_name": "positive"})
+    assert response.json() == {"detail": "Updated 4 labels in 4"}, "every annotation of the project, whatever the selection"
+    db.expire_all()
+    assert sorted(a.result[0]["value"]["choices"][0] for a in db.scalars(select(Annotation))) == ["neg", "positive", "positive", "positive", "positive"]
+
+    before = {task.id: dict(task.data) for task in tasks_of(db, project_id).values()}
+    annotations_before = count(db, Annotation)
+    refused = {
+        "rename: unknown control": ("rename_labels", {"control_tag": "nope", "old_label_name": "pos", "new_label_name": "x"}),
+        "add field: unknown type": ("add_data_field", {"value_name": "r", "value_type": "Bogus", "value": "x"}),
+        "add field: unknown expression": ("add_data_field", {"value_name": "r", "value_type": "Expression", "value": "what(1)"}),
+        "add field: bad range": ("add_data_field", {"value_name": "r", "value_type": "Expression", "value": "range(a)"}),
+        "add field: not a number": ("add_data_field", {"value_name": "r", "value_type": "Number", "value": "many"}),
+        "propagate: unknown source": ("propagate_annotations", {"source_annotation_id": 999999}),
+    }
+    for name, (action, body) in refused.items():
+        response = act(actor, project_id, action, {"selectedItems": ALL, **body})
+        assert response.status_code == 400, (name, response.text)
+    response = act(actor, project_id, "rename_labels", {"selectedItems": ALL, "control_tag": "nope", "old_label_name": "pos", "new_label_name": "x"})
+    assert response.json()["validation_errors"] == {"non_field_errors": ["Wrong old label name, it is not from labeling config: pos"]}
+    assert {task.id: task.data for task in tasks_of(db, project_id).values()} == before
+    assert count(db, Annotation) == annotations_before

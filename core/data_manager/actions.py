@@ -10,11 +10,14 @@ Every action works on a list of task ids with a constant number of statements pe
 the job share the code: `work` over a batch returns counts, `respond` turns the summed counts
 into Label Studio's response.
 
+The experimental actions (add_data_field, propagate_annotations, rename_labels, cache_labels)
+are not listed, as in Label Studio without experimental features, but run on POST like there.
 Left out: `next_task` (hidden; the labeling queue's own endpoint) and Label Studio's calls to ML
 backends in `retrieve_tasks_predictions` (Labelgraph has no ML backends yet, so it answers as
 Label Studio does for a project without one)."""
 from __future__ import annotations
 
+import random
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from core.data_manager.views import get_view
 from core.errors import DomainError, NotFound, ValidationError
 from core.jobs.service import start_job
 from core.label_config import data_types as config_data_types
-from core.label_config import parse_label_config_xml
+from core.label_config import parse_label_config_xml, parsed_label_config
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.counters import refresh_task_counters
@@ -74,7 +77,8 @@ class Action:
     dialog: dict[str, Any]
     work: Work
     respond: Respond
-    read_params: Callable[[dict], dict] = lambda body: {}
+    # Reads and checks the action's own body fields (may look at the project) before any write.
+    read_params: Callable[[dict, Session, Project], dict] = lambda body, session, project: {}
     # Listed keys Label Studio shows only for some actions.
     experimental: bool | None = None
     reload: bool | None = None
@@ -137,7 +141,7 @@ def _respond_delete_tasks(run: ActionRun, counts: Counter) -> dict:
 # ---------------------------------------------------------------- delete_tasks_annotations
 
 
-def _annotator_param(body: dict) -> dict:
+def _annotator_param(body: dict, *_: Any) -> dict:
     annotator = body.get("annotator")
     if annotator in (None, ""):
         return {"annotator": None}
@@ -187,7 +191,7 @@ def _respond_deleted_predictions(run: ActionRun, counts: Counter) -> dict:
 # ---------------------------------------------------------------- predictions_to_annotations
 
 
-def _model_version_param(body: dict) -> dict:
+def _model_version_param(body: dict, *_: Any) -> dict:
     version = body.get("model_version")
     if version is None:
         return {"model_version": None}
@@ -301,7 +305,7 @@ def _respond_nothing(run: ActionRun, counts: Counter) -> dict:
 # ---------------------------------------------------------------- cache_labels
 
 
-def _cache_labels_params(body: dict) -> dict:
+def _cache_labels_params(body: dict, *_: Any) -> dict:
     source = body.get("source", "annotations")
     if not isinstance(source, str) or source.lower() not in ("annotations", "predictions"):
         raise ValidationError({"source": ["Source must be annotations or predictions"]})
@@ -379,9 +383,7 @@ def _cache_labels(run: ActionRun, ids: list[int]) -> Counter:
             else:
                 text = ", ".join(sorted(set(task_labels)))
             values.append({"task_id": task_id, "data": {**(data if isinstance(data, dict) else {}), column: text}})
-        if values:
-            table = Task.__table__
-            run.session.execute(update(table).where(table.c.id == bindparam("task_id")).values(data=bindparam("data")), values)
+        _write_task_data(run, values)
         updated += len(values)
     return Counter(tasks=updated)
 
@@ -399,6 +401,227 @@ def _respond_retrieved(run: ActionRun, counts: Counter) -> dict:
     return {"processed_items": counts["tasks"], "detail": f"Retrieved {counts['tasks']} predictions"}
 
 
+# ---------------------------------------------------------------- experimental actions
+# Hidden from the list (Label Studio shows them only with experimental features on) but run on
+# POST, as in Label Studio.
+
+
+def _write_task_data(run: ActionRun, values: list[dict]) -> None:
+    """New `data` for tasks, one executemany: [{"task_id", "data"}]."""
+    if values:
+        table = Task.__table__
+        run.session.execute(update(table).where(table.c.id == bindparam("task_id")).values(data=bindparam("data")), values)
+
+
+def _source_annotation_param(body: dict, session: Session, project: Project) -> dict:
+    raw = body.get("source_annotation_id")
+    try:
+        annotation_id = int(raw) if not isinstance(raw, bool) else None
+    except (TypeError, ValueError):
+        annotation_id = None
+    source = None
+    if annotation_id is not None and 0 < annotation_id <= 2**31 - 1:
+        source = session.execute(
+            select(Annotation.id, Annotation.task_id, Annotation.result).where(Annotation.id == annotation_id, Annotation.project_id == project.id)
+        ).one_or_none()
+    if source is None:
+        message = f"Source annotation {raw} not found in the current project"
+        raise ValidationError({"source_annotation_id": [message]}, detail=message)
+    return {"source_annotation_id": source.id, "source_task_id": source.task_id, "result": source.result}
+
+
+def _propagate_annotations(run: ActionRun, ids: list[int]) -> Counter:
+    """A copy of the source annotation, by the caller, on every selected task but its own."""
+    created, touched = 0, []
+    source_task = run.params["source_task_id"]
+    for chunk in _chunks(ids):
+        task_ids = run.session.scalars(select(Task.id).where(*_in_project(run, chunk), Task.id != source_task)).all()
+        if not task_ids:
+            continue
+        now = utcnow()
+        run.session.execute(
+            Annotation.__table__.insert(),
+            [
+                {
+                    "task_id": task_id,
+                    "project_id": run.project.id,
+                    "result": run.params["result"],
+                    "completed_by_id": run.user_id,
+                    "parent_annotation_id": run.params["source_annotation_id"],
+                    "was_cancelled": False,
+                    "ground_truth": False,
+                    "bulk_created": False,
+                    "unique_id": str(uuid.uuid4()),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for task_id in task_ids
+            ],
+        )
+        created += len(task_ids)
+        touched.extend(task_ids)
+    refresh_task_counters(run.session, touched)
+    return Counter(annotations=created)
+
+
+def _rename_labels_params(body: dict, session: Session, project: Project) -> dict:
+    control_tag = body.get("control_tag")
+    old_name, new_name = body.get("old_label_name"), body.get("new_label_name")
+    controls = parsed_label_config(project.label_config)
+    if not isinstance(control_tag, str) or control_tag not in controls:
+        raise ValidationError(f"Wrong old label name, it is not from labeling config: {old_name}")
+    if not isinstance(old_name, str) or not isinstance(new_name, str):
+        raise ValidationError({"old_label_name" if not isinstance(old_name, str) else "new_label_name": ["Not a valid string."]})
+    return {"control_tag": control_tag, "label_type": controls[control_tag]["type"].lower(), "old": old_name, "new": new_name}
+
+
+def _rename_labels(run: ActionRun, ids: list[int]) -> Counter:
+    """Rename a label in every annotation of the project (Label Studio ignores the selection
+    here). Annotations are read a chunk at a time; changed results are written with executemany."""
+    control_tag, label_type = run.params["control_tag"], run.params["label_type"]
+    old, new = run.params["old"], run.params["new"]
+    labels = annotations = 0
+    after_id = 0
+    table = Annotation.__table__
+    while True:
+        rows = run.session.execute(
+            select(Annotation.id, Annotation.result)
+            .where(Annotation.project_id == run.project.id, Annotation.id > after_id)
+            .order_by(Annotation.id)
+            .limit(_CHUNK)
+        ).all()
+        if not rows:
+            break
+        after_id = rows[-1][0]
+        changed = []
+        for annotation_id, result in rows:
+            renamed = 0
+            for region in result if isinstance(result, list) else []:
+                value = region.get("value") if isinstance(region, dict) else None
+                if region_labels := (value.get(label_type) if isinstance(value, dict) and region.get("from_name") == control_tag else None):
+                    if isinstance(region_labels, list) and old in region_labels:
+                        renamed += region_labels.count(old)
+                        value[label_type] = [new if label == old else label for label in region_labels]
+            if renamed:
+                labels += renamed
+                changed.append({"annotation_id": annotation_id, "result": result})
+        if changed:
+            run.session.execute(update(table).where(table.c.id == bindparam("annotation_id")).values(result=bindparam("result")), changed)
+            annotations += len(changed)
+    return Counter(labels=labels, annotations=annotations)
+
+
+def _respond_renamed(run: ActionRun, counts: Counter) -> dict:
+    return {"detail": f"Updated {counts['labels']} labels in {counts['annotations']}"}
+
+
+ADD_DATA_FIELD_EXAMPLES = (
+    "range(2) or sample() or random(<min_int>, <max_int>) or "
+    'choices(["<value1>", "<value2>", ...], [<weight1>, <weight2>, ...]) or replace("old-string", "new-string")'
+)
+_EXPRESSION_ARITY = {"range": (1, 1), "sample": (0, 0), "random": (2, 2), "choices": (1, 2), "replace": (2, 2)}
+
+
+def _expression_args(text: str) -> list[str]:
+    """Arguments of `command(a, [b, c], ...)`: commas inside [...] do not split, single quotes
+    become double quotes (Label Studio's simple parsing)."""
+    args, depth, current = [], 0, []
+    for char in text.replace(")", ""):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if char == "," and depth <= 0:
+            args.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    args.append("".join(current))
+    if len(args) == 1 and args[0] == "":
+        return []
+    return [arg.replace("'", '"') for arg in args]
+
+
+def _add_data_field_params(body: dict, *_: Any) -> dict:
+    name, value_type, value = body.get("value_name"), body.get("value_type"), body.get("value")
+    if not isinstance(name, str) or not name:
+        raise ValidationError({"value_name": ["This field is required."]})
+    if value_type not in ("String", "Number", "Expression"):
+        raise ValidationError({"value_type": ["Must be one of String, Number, Expression."]})
+    if value_type == "Number":
+        try:
+            return {"name": name, "type": value_type, "value": float(value)}
+        except (TypeError, ValueError):
+            raise ValidationError({"value": ["A valid number is required."]})
+    if value is None or isinstance(value, (dict, list)):
+        raise ValidationError({"value": ["Not a valid string."]})
+    value = str(value)
+    if value_type == "String":
+        return {"name": name, "type": value_type, "value": value}
+    command, _, rest = value.partition("(")
+    arity = _EXPRESSION_ARITY.get(command)
+    if arity is None or "(" in rest:
+        raise ValidationError(f"Undefined expression, you can use: {ADD_DATA_FIELD_EXAMPLES}")
+    args = _expression_args(rest)
+    if not arity[0] <= len(args) <= arity[1]:
+        raise ValidationError({"value": [f"{command}() takes {arity[0]}..{arity[1]} arguments: {ADD_DATA_FIELD_EXAMPLES}"]})
+    try:
+        parsed = [int(arg) for arg in args] if command in ("range", "random") else [orjson.loads(arg) for arg in args]
+    except (ValueError, orjson.JSONDecodeError):
+        raise ValidationError({"value": [f"Bad arguments for {command}(): {ADD_DATA_FIELD_EXAMPLES}"]})
+    if command == "choices" and (not isinstance(parsed[0], list) or not parsed[0]
+                                 or (len(parsed) == 2 and (not isinstance(parsed[1], list) or len(parsed[1]) != len(parsed[0])))):
+        raise ValidationError({"value": ["choices(values:list, weights:list) needs a non-empty list of values and as many weights."]})
+    if command == "random" and parsed[0] > parsed[1]:
+        raise ValidationError({"value": ["random(min, max) needs min <= max."]})
+    if command == "replace" and not all(isinstance(arg, str) for arg in parsed):
+        raise ValidationError({"value": ['replace("old", "new") takes two strings.']})
+    return {"name": name, "type": value_type, "command": command, "args": parsed}
+
+
+def _expression_values(params: dict, size: int) -> list[Any] | None:
+    """One new value per task, in selection order (None for replace, which edits values)."""
+    command, args = params["command"], params["args"]
+    if command == "range":
+        return list(range(args[0], args[0] + size))
+    if command == "sample":
+        return random.sample(range(size), size)
+    if command == "random":
+        return [random.randint(args[0], args[1]) for _ in range(size)]
+    if command == "choices":
+        return random.choices(args[0], weights=args[1] if len(args) == 2 else None, k=size)
+    return None
+
+
+def _add_data_field(run: ActionRun, ids: list[int]) -> Counter:
+    """Set `data[value_name]` of the selected tasks: a constant, or values drawn by an
+    expression over the whole selection (so this action is not split into batches)."""
+    params = run.params
+    name = params["name"]
+    generated = _expression_values(params, len(ids)) if params["type"] == "Expression" else None
+    position = {task_id: index for index, task_id in enumerate(ids)}
+    for chunk in _chunks(ids):
+        rows = run.session.execute(select(Task.id, Task.data).where(*_in_project(run, chunk))).all()
+        values = []
+        for task_id, data in rows:
+            data = dict(data) if isinstance(data, dict) else {}
+            if params["type"] != "Expression":
+                data[name] = params["value"]
+            elif generated is not None:
+                data[name] = generated[position[task_id]]
+            elif isinstance(data.get(name), str):
+                data[name] = data[name].replace(*params["args"])
+            else:
+                continue
+            values.append({"task_id": task_id, "data": data})
+        _write_task_data(run, values)
+    return Counter(tasks=len(ids))
+
+
+def _respond_updated_tasks(run: ActionRun, counts: Counter) -> dict:
+    return {"detail": f"Updated {counts['tasks']} tasks"}
+
+
 # ---------------------------------------------------------------- registry
 
 _CONFIRM = "confirm"
@@ -406,6 +629,60 @@ _CONFIRM = "confirm"
 ACTIONS: dict[str, Action] = {
     action.id: action
     for action in (
+        Action(
+            id="add_data_field",
+            title="Add Or Modify Data Field",
+            order=1,
+            permission="projects.change",
+            experimental=True,
+            dialog={
+                "text": "Confirm that you want to add a new field in tasks. "
+                "After this operation you must refresh the Data Manager page fully to see the new column! "
+                "You can use the following expressions: " + ADD_DATA_FIELD_EXAMPLES,
+                "type": _CONFIRM,
+                "form": None,
+            },
+            work=_add_data_field,
+            respond=_respond_updated_tasks,
+            read_params=_add_data_field_params,
+            batchable=False,
+        ),
+        Action(
+            id="propagate_annotations",
+            title="Propagate Annotations",
+            order=1,
+            permission="tasks.change",
+            experimental=True,
+            dialog={
+                "text": "Confirm that you want to copy the source annotation to all selected tasks. "
+                "Note: this action can be applied only for similar source objects: "
+                "images with the same width and height, "
+                "texts with the same length, "
+                "audios with the same durations.",
+                "type": _CONFIRM,
+                "form": None,
+            },
+            work=_propagate_annotations,
+            respond=_respond_created_annotations,
+            read_params=_source_annotation_param,
+        ),
+        Action(
+            id="rename_labels",
+            title="Rename Labels",
+            order=1,
+            permission="tasks.change",
+            experimental=True,
+            dialog={
+                "text": "Confirm that you want to rename a label in all annotations. "
+                "Also you have to change label names in the labeling config manually.",
+                "type": _CONFIRM,
+                "form": None,
+            },
+            work=_rename_labels,
+            respond=_respond_renamed,
+            read_params=_rename_labels_params,
+            batchable=False,
+        ),
         Action(
             id="cache_labels",
             title="Cache Labels",
@@ -588,7 +865,7 @@ def perform_action(ctx: Context, action_id: str | None, project_id: Any, body: A
     action = ACTIONS.get(action_id)
     if action is None:
         raise ValidationError({"id": [f"Can't find '{action_id}' in registered actions"]}, detail=f"Can't find '{action_id}' in registered actions")
-    params = action.read_params(body)
+    params = action.read_params(body, ctx.session, project)
     if view_id in (None, ""):
         view_id = body.get("view")
     filters, ordering, selected = _selection_params(ctx, project, body, view_id)
