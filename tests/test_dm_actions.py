@@ -350,3 +350,13 @@ def test_experimental_actions_run_on_post(actor, project, db):
     assert response.json()["validation_errors"] == {"non_field_errors": ["Wrong old label name, it is not from labeling config: pos"]}
     assert {task.id: task.data for task in tasks_of(db, project_id).values()} == before
     assert count(db, Annotation) == annotations_before
+
+
+def test_inclusion_lists_select_as_label_studio(actor, project, db):
+    project_id, ids = project
+    # Ids that cannot name a task select nothing...
+    response = act(actor, project_id, "delete_tasks", {"selectedItems": {"all": False, "included": [0, 2**40]}})
+    assert response.json()["processed_items"] == 0 and len(tasks_of(db, project_id)) == 5
+    # ...while an empty inclusion list selects every task, as in Label Studio.
+    response = act(actor, project_id, "retrieve_tasks_predictions", {"selectedItems": {"all": False, "included": []}})
+    assert response.json() == {"processed_items": 5, "detail": "Retrieved 5 predictions"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from core.context import Context
 from core.data_manager.filters import compile_filters
@@ -24,11 +24,14 @@ def selection_condition(selected_items: dict[str, Any] | None):
     ids = selected_items.get(key) or []
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValidationError({"selectedItems": [f"selectedItems.{key} must be a list of task ids."]})
-    ids = [i for i in ids if is_valid_id(i)]
+    valid = [i for i in ids if is_valid_id(i)]
     if selected_items["all"]:
-        return Task.id.not_in(ids) if ids else None
-    # As Label Studio's TaskQuerySet.prepared: an empty inclusion list does not filter.
-    return Task.id.in_(ids) if ids else None
+        return Task.id.not_in(valid) if valid else None
+    # As Label Studio's TaskQuerySet.prepared: an empty inclusion list does not filter. A list of
+    # ids that name no task selects nothing (not everything: actions delete what is selected).
+    if ids and not valid:
+        return false()
+    return Task.id.in_(valid) if valid else None
 
 
 def resolve_selection(
