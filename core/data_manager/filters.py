@@ -22,7 +22,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from core.annotations.models import Annotation
 from core.data_manager.columns import (
-    BOOLEAN, DATA_PREFIX, DATETIME, LIST, NUMBER, STRING, TaskColumn, data_key_path, json_key_contains,
+    BOOLEAN, DATA_PREFIX, DATETIME, LIST, NUMBER, STRING, TaskColumn, binary_order, data_key_path, json_key_contains,
     json_key_number, json_key_text, json_key_type, parse_json_value, strip_column_prefix, task_column,
 )
 from core.errors import ValidationError
@@ -220,7 +220,8 @@ def _text_condition(operator: str, text, value) -> ColumnElement[bool] | None:
 
 def _data_condition(item: FilterItem) -> ColumnElement[bool]:
     keys = data_key_path(item.column)
-    present = json_key_type(Task.data, keys).is_not(None)
+    value_type = json_key_type(Task.data, keys)
+    present = value_type.is_not(None)
     text = json_key_text(Task.data, keys)
     operator, value = item.operator, item.value
     if item.type == NUMBER:
@@ -230,7 +231,7 @@ def _data_condition(item: FilterItem) -> ColumnElement[bool]:
         text_condition = _text_condition(operator, text, value)
         return text_condition if text_condition is not None else _compare(operator, number, value, as_number)
     if operator == EMPTY:
-        blank = or_(~present, text == "null", text == "")
+        blank = or_(value_type.is_(None), value_type == "null", text == "")
         return blank if as_bool(value) else not_(blank)
     text_condition = _text_condition(operator, text, value)
     if text_condition is not None:
@@ -239,7 +240,8 @@ def _data_condition(item: FilterItem) -> ColumnElement[bool]:
         equal = json_key_contains(Task.data, keys, _scalar(item))
         return equal if operator == EQUAL else and_(present, not_(equal))
     convert = (lambda v: as_datetime(v).strftime("%Y-%m-%dT%H:%M:%S.%f")) if item.type == DATETIME else as_text
-    return _compare(operator, text, value, convert)
+    # Byte-wise, as SQLite compares text, whatever PostgreSQL's locale.
+    return _compare(operator, binary_order(text), value, convert)
 
 
 def _scalar(item: FilterItem) -> str | int | float | bool:

@@ -51,7 +51,9 @@ def compile_ordering(ordering: list[str] | None, project: Project | None = None)
         bucket = case((text.is_(None), 2), (number.is_not(None), 0), else_=1)
         direction = (lambda e: e.desc()) if descending else (lambda e: e.asc())
         bucket_order = case((text.is_(None), 2), (number.is_not(None), 1), else_=0) if descending else bucket
-        return [bucket_order, direction(number), direction(binary_order(text)), Task.id]
+        # Equal numbers tie (12 and 12.0), as in SQLite: the text only orders non-numbers.
+        text_key = case((number.is_(None), binary_order(text)))
+        return [bucket_order, direction(number), direction(text_key), Task.id]
     try:
         expression = task_column(name).value(project)
     except ValidationError:
