@@ -360,3 +360,27 @@ def test_inclusion_lists_select_as_label_studio(actor, project, db):
     # ...while an empty inclusion list selects every task, as in Label Studio.
     response = act(actor, project_id, "retrieve_tasks_predictions", {"selectedItems": {"all": False, "included": []}})
     assert response.json() == {"processed_items": 5, "detail": "Retrieved 5 predictions"}
+
+
+def test_actions_cost_the_same_statements_for_10_or_300_tasks(actor, statement_counter):
+    """Bulk SQL: one statement per table (executemany for row values), whatever the selection size."""
+    steps = [
+        ("predictions_to_annotations", {}),
+        ("cache_labels", {}),
+        ("add_data_field", {"value_name": "x", "value_type": "String", "value": "v"}),
+        ("remove_duplicates", {}),
+        ("delete_tasks_annotations", {}),
+        ("delete_tasks_predictions", {}),
+        ("delete_tasks", {}),
+    ]
+    costs = {}
+    for size in (10, 300):
+        project_id = make_project(actor, f"{size} tasks")
+        import_tasks(actor, project_id, [{"data": {"text": f"t{i % 7}"}, "annotations": [{"result": choice("pos")}],
+                                          "predictions": [{"model_version": "m", "result": choice("neg")}]} for i in range(size)])
+        for action, body in steps:
+            with statement_counter() as executed:
+                assert act(actor, project_id, action, {"selectedItems": ALL, **body}).status_code == 200
+            costs.setdefault(action, []).append(executed())
+    for action, (small, large) in costs.items():
+        assert small == large <= 8, (action, small, large)
