@@ -183,7 +183,7 @@ def test_json_min_equals_the_sdk_converter_output(actor, exported_project, tmp_p
     assert ours == converted
 
 
-@pytest.mark.parametrize("export_type, extension", [("CSV", "csv"), ("TSV", "tsv")])
+@pytest.mark.parametrize("export_type, extension", [("CSV", "csv"), ("TSV", "csv")])  # LS names TSV files .csv
 def test_csv_and_tsv_equal_the_sdk_converter_output(actor, db, exported_project, tmp_path, export_type, extension):
     from label_studio_sdk.converter import Converter
 

@@ -53,7 +53,7 @@ def write_converted(export_type: str, items: Iterable[dict], output_dir: Path, p
     if export_type == "JSON_MIN":
         _write_json_min(items, output_dir / "result.json")
     elif export_type in ("CSV", "TSV"):
-        with open(output_dir / f"result.{export_type.lower()}", "wb") as out:
+        with open(output_dir / "result.csv", "wb") as out:  # the converter names TSV files .csv too
             for chunk in csv_chunks(items, "," if export_type == "CSV" else "\t", prettify):
                 out.write(chunk)
     elif export_type == "CONLL2003":

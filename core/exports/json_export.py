@@ -34,7 +34,8 @@ from core.users.models import User
 from core.timeutil import utcnow
 
 STREAMED_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
-_FILE_TYPES = {"CSV": (".csv", "text/csv"), "TSV": (".tsv", "text/tab-separated-values")}
+# Label Studio names TSV exports .csv (its converter writes result.csv for both).
+_FILE_TYPES = {"CSV": (".csv", "text/csv"), "TSV": (".csv", "text/tab-separated-values")}
 BATCH_SIZE = 2000
 # Task data imported without a key lands here; the export names it after the config's first data key.
 DATA_UNDEFINED_NAME = "$undefined$"
