@@ -552,3 +552,35 @@ def test_webhooks(target):
     with pytest.raises(ApiError) as err:
         ls.webhooks.get(hook.id)
     assert err.value.status_code == 404
+
+
+def test_export_snapshot_create_poll_download(target):
+    """The snapshot flow (what exports.as_json does on Enterprise): create, poll, download, list, delete."""
+    ls = target.client()
+    project = create_project(target, ls)
+    import_and_wait(ls, project.id, [{"text": "s0"}, {"text": "s1"}, {"text": "s2"}])
+    tasks = sorted(all_tasks(ls, project.id), key=lambda t: t.id)
+    ann = ls.annotations.create(tasks[0].id, result=choice("Positive"))
+
+    snapshot = ls.projects.exports.create(project.id, title="sdk snapshot")
+    assert isinstance(snapshot.id, int)
+    assert snapshot.title == "sdk snapshot"
+    deadline = time.monotonic() + 60
+    while (current := ls.projects.exports.get(project.id, snapshot.id)).status != "completed":
+        assert current.status in ("created", "queued", "in_progress"), f"export snapshot {current.status}"
+        assert time.monotonic() < deadline, "export snapshot did not complete"
+        time.sleep(0.2)
+    assert snapshot.id in [e.id for e in ls.projects.exports.list(project.id)]
+
+    exported = json.loads(b"".join(ls.projects.exports.download(project.id, snapshot.id, export_type="JSON")))
+    # Default snapshot options (as Label Studio): every task, with its annotations
+    by_id = {t["id"]: t for t in exported}
+    assert sorted(by_id) == [t.id for t in tasks]
+    assert [a["id"] for a in by_id[tasks[0].id]["annotations"]] == [ann.id]
+    assert by_id[tasks[1].id]["annotations"] == []
+    assert by_id[tasks[2].id]["data"] == {"text": "s2"}
+
+    ls.projects.exports.delete(project.id, snapshot.id)
+    with pytest.raises(ApiError) as err:
+        ls.projects.exports.get(project.id, snapshot.id)
+    assert err.value.status_code == 404
