@@ -384,3 +384,45 @@ def test_actions_cost_the_same_statements_for_10_or_300_tasks(actor, statement_c
             costs.setdefault(action, []).append(executed())
     for action, (small, large) in costs.items():
         assert small == large <= 8, (action, small, large)
+
+
+def test_dm_action_job_resumes_after_a_crash_without_duplicates(app, actor, project, db, monkeypatch):
+    from dataclasses import replace
+
+    from core.data_manager.actions import ACTIONS, perform_action
+    from core.db.engine import transaction
+    from core.jobs.service import claim_job
+    from tests.test_jobs import RecordingQueue, call_service
+
+    project_id, ids = project
+    monkeypatch.setattr(dm_jobs, "BATCH_SIZE", 2)
+    app.state.settings = app.state.settings.with_(dm_action_job_threshold=1)
+    queue = RecordingQueue()
+    outcome = call_service(app, actor, lambda ctx: perform_action(ctx, "predictions_to_annotations", project_id, {"selectedItems": ALL}),
+                           ports={"jobs": queue})
+    assert queue.sent == [("dm_action", outcome.job_id)] and outcome.response["job"] == outcome.job_id
+
+    original = ACTIONS["predictions_to_annotations"]
+    batches = []
+
+    def crash_on_second_batch(run, batch):
+        batches.append(batch)
+        if len(batches) == 2:
+            raise RuntimeError("worker died")
+        return original.work(run, batch)
+
+    monkeypatch.setitem(ACTIONS, original.id, replace(original, work=crash_on_second_batch))
+    session_factory = app.state.session_factory
+    with transaction(session_factory) as session:
+        assert claim_job(session, outcome.job_id) is not None
+    with pytest.raises(RuntimeError):
+        dm_jobs.run(session_factory, app.state.settings, outcome.job_id)
+    assert db.get(Job, outcome.job_id).progress_done == 2
+
+    monkeypatch.setitem(ACTIONS, original.id, original)
+    result = dm_jobs.run(session_factory, app.state.settings, outcome.job_id)
+    assert result == {"detail": "Created 3 annotations"}
+    assert count(db, Annotation, project_id=project_id) == 6, "3 imported + 3 converted, none twice"
+    # A redelivered message after completion does no work again.
+    assert dm_jobs.run(session_factory, app.state.settings, outcome.job_id) == {"detail": "Created 3 annotations"}
+    assert count(db, Annotation, project_id=project_id) == 6
