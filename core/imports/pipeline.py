@@ -146,6 +146,8 @@ class ImportPlan:
             yield from self._raw_items(upload)
         except readers.FileFormatError as exc:
             raise ValidationError(f"Failed to parse input file {self._file_name(upload)}: {exc}")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"Failed to parse input file {self._file_name(upload)}: the file is not valid UTF-8 ({exc.reason})")
 
     def _with_preannotations(self, item: Any) -> Any:
         fields = self.options.preannotated_from_fields
