@@ -82,7 +82,8 @@ class Action:
     # Listed keys Label Studio shows only for some actions.
     experimental: bool | None = None
     reload: bool | None = None
-    hidden: bool = False
+    # Its response counts `processed_items` (a queued job reports 0 of them so far).
+    reports_processed_items: bool = False
     # False when the action must see the whole selection at once (duplicates across batches).
     batchable: bool = True
     # Label Studio keeps the selection's ordering only for these (the order decides what is kept).
@@ -715,6 +716,7 @@ ACTIONS: dict[str, Action] = {
             },
             work=_retrieve_predictions,
             respond=_respond_retrieved,
+            reports_processed_items=True,
         ),
         Action(
             id="predictions_to_annotations",
@@ -759,6 +761,7 @@ ACTIONS: dict[str, Action] = {
             dialog={"text": "You are going to delete the selected tasks. Please confirm your action.", "type": _CONFIRM},
             work=_delete_tasks,
             respond=_respond_delete_tasks,
+            reports_processed_items=True,
         ),
         Action(
             id="delete_tasks_annotations",
@@ -774,6 +777,7 @@ ACTIONS: dict[str, Action] = {
             },
             work=_delete_annotations,
             respond=_respond_deleted_annotations,
+            reports_processed_items=True,
             read_params=_annotator_param,
         ),
         Action(
@@ -787,6 +791,7 @@ ACTIONS: dict[str, Action] = {
             },
             work=_delete_predictions,
             respond=_respond_deleted_predictions,
+            reports_processed_items=True,
         ),
     )
 }
@@ -796,7 +801,7 @@ def list_actions(ctx: Context, project_id: Any) -> list[dict]:
     """GET /api/dm/actions/?project=: the actions a member sees, by order (experimental ones,
     which Label Studio hides unless experimental features are on, are left out)."""
     _project(ctx, project_id)
-    return [action.listing() for action in sorted(ACTIONS.values(), key=lambda a: a.order) if not action.hidden and not action.experimental]
+    return [action.listing() for action in sorted(ACTIONS.values(), key=lambda a: a.order) if not action.experimental]
 
 
 def _project(ctx: Context, raw: Any) -> Project:
@@ -890,7 +895,7 @@ def queued_response(action: Action, job_id: int) -> dict[str, Any]:
     """Label Studio's keys for an action handed to the workers (nothing processed yet) plus the
     job, whose result will hold the response the action would have given in the request."""
     response: dict[str, Any] = {}
-    if action.respond in (_respond_delete_tasks, _respond_deleted_annotations, _respond_deleted_predictions, _respond_retrieved):
+    if action.reports_processed_items:
         response["processed_items"] = 0
     if action.reload:
         response["reload"] = True
