@@ -27,6 +27,7 @@ from core.annotations.models import Annotation
 from core.context import Context
 from core.errors import ValidationError
 from core.label_config import data_types as label_config_data_types
+from core.organizations.models import OrganizationMember
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.models import Task
@@ -335,6 +336,13 @@ def model_versions(ctx: Context, project_id: int) -> list[str]:
     return [row.model_version for row in rows]
 
 
+def member_ids(ctx: Context, organization_id: int) -> list[int]:
+    rows = ctx.session.execute(
+        select(OrganizationMember.user_id).where(OrganizationMember.organization_id == organization_id, OrganizationMember.deleted_at.is_(None)).order_by(OrganizationMember.user_id)
+    )
+    return [row.user_id for row in rows]
+
+
 def get_all_columns(ctx: Context, project: Project) -> dict:
     """Label Studio's data_manager.functions.get_all_columns: data columns first (labeling
     config keys, then imported keys), task columns, then the `data` root."""
@@ -357,6 +365,7 @@ def get_all_columns(ctx: Context, project: Project) -> dict:
         for key, data_type in data_types.items()
     ]
     children = [column["id"] for column in columns]
+    members = {"items": member_ids(ctx, project.organization_id)}
     columns += [
         _column("id", "ID", "Number", "Task ID", explore=True),
         _column("inner_id", "Inner ID", "Number", "Internal task ID starting from 1 for the current project"),
@@ -364,7 +373,7 @@ def get_all_columns(ctx: Context, project: Project) -> dict:
         _column("total_annotations", "Annotations", "Number", "Total annotations per task", explore=True, labeling=True),
         _column("cancelled_annotations", "Cancelled", "Number", "Total cancelled (skipped) annotations", explore=True),
         _column("total_predictions", "Predictions", "Number", "Total predictions per task", explore=True),
-        _column("annotators", "Annotated by", "List", "All users who completed the task", explore=True),
+        _column("annotators", "Annotated by", "List", "All users who completed the task", explore=True, schema=members),
         _column("annotations_results", "Annotation results", "String", "Annotation results stacked over all annotations"),
         _column("annotations_ids", "Annotation IDs", "String", "Annotation IDs stacked over all annotations"),
         _column("predictions_score", "Prediction score", "Number", "Average prediction score over all task predictions"),
@@ -377,7 +386,7 @@ def get_all_columns(ctx: Context, project: Project) -> dict:
         _column("storage_filename", "Storage filename", "String", "Filename from import storage"),
         _column("created_at", "Created at", "Datetime", "Task creation time"),
         _column("updated_at", "Updated at", "Datetime", "Task update time"),
-        _column("updated_by", "Updated by", "List", "User who did the last task update"),
+        _column("updated_by", "Updated by", "List", "User who did the last task update", schema=members),
         _column("avg_lead_time", "Lead Time", "Time", "Average lead time over all annotations"),
         _column("draft_exists", "Drafts", "Boolean", "True if at least one draft exists for the task"),
     ]
