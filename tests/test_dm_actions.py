@@ -426,3 +426,26 @@ def test_dm_action_job_resumes_after_a_crash_without_duplicates(app, actor, proj
     # A redelivered message after completion does no work again.
     assert dm_jobs.run(session_factory, app.state.settings, outcome.job_id) == {"detail": "Created 3 annotations"}
     assert count(db, Annotation, project_id=project_id) == 6
+
+
+def test_dialog_forms(actor, stranger, project, db):
+    project_id, ids = project
+
+    def form(action_id, **params):
+        return actor.client.get(f"/api/dm/actions/{action_id}/form/", params={"project": project_id, **params})
+
+    me = actor.client.get("/api/current-user/whoami").json()
+    name = f"{me['first_name']} {me['last_name']}".strip() or me["username"] or me["email"]
+    assert form("delete_tasks_annotations").json() == [{"columnCount": 1, "fields": [{
+        "type": "select", "name": "annotator", "label": "Annotator", "options": [{"value": str(actor.user_id), "label": name}],
+        "placeholder": "All", "searchable": True}]}]
+    assert form("predictions_to_annotations").json() == [{"columnCount": 1, "fields": [{
+        "type": "select", "name": "model_version", "label": "Choose predictions", "options": ["m2", "m1"], "value": "m2"}]}]
+    assert form("cache_labels").json()[0]["fields"][0]["options"] == ["ALL", "label"]
+    assert form("rename_labels").json()[0]["fields"][1]["options"] == ["neg", "pos"]
+    first = db.scalar(select(func.min(Annotation.id)))
+    assert form("propagate_annotations").json()[0]["fields"][0]["label"] == f"Enter source annotation ID [first ID: {first}]"
+    assert form("add_data_field").json()[0]["fields"][1]["options"] == ["String", "Number", "Expression"]
+    assert form("delete_tasks").json() == []
+    assert form("no_such_action").status_code == 404
+    assert stranger.client.get("/api/dm/actions/delete_tasks/form/", params={"project": project_id}).status_code == 404

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
@@ -42,6 +42,7 @@ from core.tasks.counters import refresh_task_counters
 from core.tasks.models import Task
 from core.tasks.queries import get_org_project
 from core.timeutil import utcnow
+from core.users.models import User
 
 JOB_KIND = "dm_action"
 DATA_UNDEFINED_NAME = "$undefined$"
@@ -82,6 +83,8 @@ class Action:
     # Listed keys Label Studio shows only for some actions.
     experimental: bool | None = None
     reload: bool | None = None
+    # Builds the dialog's form fields on demand (GET /api/dm/actions/{id}/form/).
+    form: Callable[[Session, Project], list] | None = None
     # Its response counts `processed_items` (a queued job reports 0 of them so far).
     reports_processed_items: bool = False
     # False when the action must see the whole selection at once (duplicates across batches).
@@ -623,6 +626,67 @@ def _respond_updated_tasks(run: ActionRun, counts: Counter) -> dict:
     return {"detail": f"Updated {counts['tasks']} tasks"}
 
 
+# ---------------------------------------------------------------- dialog forms
+# GET /api/dm/actions/{id}/form/: the fields of an action's dialog (listed as "form": null).
+
+
+def _select(name: str, label: str, options: list, **extra) -> dict:
+    return {"type": "select", "name": name, "label": label, "options": options, **extra}
+
+
+def _annotators_form(session: Session, project: Project) -> list[dict]:
+    authors = select(Annotation.completed_by_id).where(Annotation.project_id == project.id)
+    users = session.execute(select(User.id, User.first_name, User.last_name, User.username, User.email)
+                            .where(User.id.in_(authors)).order_by(User.id)).all()
+    options = [{"value": str(user.id), "label": f"{user.first_name} {user.last_name}".strip() or user.username or user.email}
+               for user in users]
+    return [{"columnCount": 1, "fields": [_select("annotator", "Annotator", options, placeholder="All", searchable=True)]}]
+
+
+def _model_versions_form(session: Session, project: Project) -> list[dict]:
+    versions = list(session.scalars(
+        select(Prediction.model_version).where(Prediction.project_id == project.id).group_by(Prediction.model_version).order_by(Prediction.model_version)
+    ))
+    first = project.model_version
+    if first:
+        # The project's current model version comes first.
+        versions = [first, *(version for version in versions if version != first)]
+    return [{"columnCount": 1, "fields": [_select("model_version", "Choose predictions", versions, value=first)]}]
+
+
+def _cache_labels_form(session: Session, project: Project) -> list[dict]:
+    return [{"columnCount": 1, "fields": [
+        _select("control_tag", "Choose a control tag", ["ALL", *parsed_label_config(project.label_config)]),
+        {"type": "input", "name": "custom_control_tag", "label": "Custom control tag if it's not in label config"},
+        _select("with_counters", "With counters", ["Yes", "No"]),
+        _select("source", "Source", ["Annotations", "Predictions"]),
+    ]}]
+
+
+def _add_data_field_form(session: Session, project: Project) -> list[dict]:
+    return [{"columnCount": 1, "fields": [
+        {"type": "input", "name": "value_name", "label": "Name"},
+        _select("value_type", "Type", ["String", "Number", "Expression"]),
+        {"type": "input", "name": "value", "label": "Value"},
+    ]}]
+
+
+def _propagate_form(session: Session, project: Project) -> list[dict]:
+    first_id = session.scalar(select(func.min(Annotation.id)).where(Annotation.project_id == project.id))
+    label = "Enter source annotation ID" + (f" [first ID: {first_id}]" if first_id is not None else "")
+    return [{"columnCount": 1, "fields": [{"type": "number", "name": "source_annotation_id", "label": label}]}]
+
+
+def _rename_labels_form(session: Session, project: Project) -> list[dict]:
+    controls = parsed_label_config(project.label_config)
+    old_names = sorted({label for control in controls.values() for label in control.get("labels", [])})
+    return [{"columnCount": 1, "fields": [
+        _select("control_tag", "Choose a label control tag", list(controls)),
+        _select("old_label_name", "Old label name", old_names),
+        {"type": "input", "name": "new_label_name", "label": "New label name"},
+    ]}]
+
+
 # ---------------------------------------------------------------- registry
 
 _CONFIRM = "confirm"
@@ -632,6 +696,7 @@ ACTIONS: dict[str, Action] = {
     for action in (
         Action(
             id="add_data_field",
+            form=_add_data_field_form,
             title="Add Or Modify Data Field",
             order=1,
             permission="projects.change",
@@ -650,6 +715,7 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             id="propagate_annotations",
+            form=_propagate_form,
             title="Propagate Annotations",
             order=1,
             permission="tasks.change",
@@ -669,6 +735,7 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             id="rename_labels",
+            form=_rename_labels_form,
             title="Rename Labels",
             order=1,
             permission="tasks.change",
@@ -686,6 +753,7 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             id="cache_labels",
+            form=_cache_labels_form,
             title="Cache Labels",
             order=1,
             permission="projects.change",
@@ -720,6 +788,7 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             id="predictions_to_annotations",
+            form=_model_versions_form,
             title="Create Annotations From Predictions",
             order=91,
             permission="tasks.change",
@@ -765,6 +834,7 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             id="delete_tasks_annotations",
+            form=_annotators_form,
             title="Delete Annotations",
             order=101,
             permission=["tasks.change", "annotations.delete"],
@@ -802,6 +872,15 @@ def list_actions(ctx: Context, project_id: Any) -> list[dict]:
     which Label Studio hides unless experimental features are on, are left out)."""
     _project(ctx, project_id)
     return [action.listing() for action in sorted(ACTIONS.values(), key=lambda a: a.order) if not action.experimental]
+
+
+def action_form(ctx: Context, action_id: str, project_id: Any) -> list:
+    """GET /api/dm/actions/{id}/form/?project=: the dialog's form fields ([] for a plain confirm)."""
+    project = _project(ctx, project_id)
+    action = ACTIONS.get(action_id)
+    if action is None:
+        raise NotFound(f"Can't find '{action_id}' in registered actions")
+    return action.form(ctx.session, project) if action.form is not None else []
 
 
 def _project(ctx: Context, raw: Any) -> Project:

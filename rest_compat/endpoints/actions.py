@@ -1,4 +1,4 @@
-"""Data Manager actions: GET/POST /api/dm/actions/."""
+"""Data Manager actions: GET/POST /api/dm/actions/ and the dialog forms /api/dm/actions/{id}/form/."""
 from __future__ import annotations
 
 from core.data_manager import actions as service
@@ -16,4 +16,11 @@ def perform_action(req: ApiRequest) -> dict:
     return outcome.response
 
 
-routes = [*api_route("/api/dm/actions/", {"GET": api(list_actions), "POST": api(perform_action)})]
+def action_form(req: ApiRequest) -> list:
+    return service.action_form(req.ctx, req.path["action_id"], req.query.get("project"))
+
+
+routes = [
+    *api_route("/api/dm/actions/", {"GET": api(list_actions), "POST": api(perform_action)}),
+    *api_route("/api/dm/actions/{action_id}/form/", {"GET": api(action_form)}),
+]
