@@ -12,8 +12,7 @@ from starlette.requests import Request
 
 from core.config import Settings
 from core.errors import PayloadTooLarge, ValidationError
-from core.files.storage import incoming_dir
-from core.imports.service import IncomingFile
+from core.files.storage import IncomingFile, incoming_dir
 
 MAX_FIELD_BYTES = 1024 * 1024
 MAX_PARTS = 1000

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from core.context import Context
 from core.errors import NotFound, ValidationError
 from core.files.models import FileUpload
-from core.files.storage import UPLOAD_DIR, remove_files, resolve_stored
+from core.files.storage import UPLOAD_DIR, IncomingFile, remove_files, resolve_stored, store
 from core.projects.models import Project
 from core.tasks.queries import get_org_project, is_valid_id
 
@@ -96,23 +96,19 @@ def delete_file_upload(ctx: Context, upload_id: int) -> None:
     _delete_uploads(ctx, [get_file_upload(ctx, upload_id)])
 
 
-def replace_file_upload(ctx: Context, upload_id: int, new_content: Path | None, size: int, written: list[Path]) -> FileUpload:
-    """PATCH /api/import/file-upload/{id}: a new file (multipart "file") replaces the content;
-    the stored name stays, so tasks that reference it see the new file."""
+def replace_file_upload(ctx: Context, upload_id: int, incoming: IncomingFile | None, written: list[Path]) -> FileUpload:
+    """PATCH /api/import/file-upload/{id}: a new file (multipart "file") is stored under a new
+    name, as Label Studio does; the old file leaves the disk after the commit."""
     upload = get_file_upload(ctx, upload_id)
-    if new_content is None:
+    if incoming is None:
         return upload
-    target = resolve_stored(ctx.settings, upload.file)
-    if target is None:
-        raise NotFound()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name, renamed after the commit: a failed request changes nothing.
-    staged = target.with_name(target.name + ".replacing")
-    new_content.replace(staged)
-    written.append(staged)
-    ctx.after_commit.append(lambda: staged.replace(target))
-    upload.size = size
+    old_path = resolve_stored(ctx.settings, upload.file)
+    name, path = store(ctx.settings, upload.project_id, incoming.path, incoming.name)
+    written.append(path)
+    upload.file, upload.size = name, incoming.size
     ctx.session.flush()
+    if old_path is not None:
+        ctx.after_commit.append(lambda: remove_files([old_path]))
     return upload
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import Settings
@@ -15,6 +16,15 @@ from core.config import Settings
 UPLOAD_DIR = "upload"
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME_LENGTH = 200
+
+
+@dataclass
+class IncomingFile:
+    """A file received with a request, written to `path` in the incoming directory."""
+
+    name: str
+    path: Path
+    size: int
 
 
 def upload_root(settings: Settings) -> Path:

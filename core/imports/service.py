@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from core.context import Context
 from core.errors import ValidationError
 from core.files.models import FileUpload
-from core.files.storage import extension, incoming_dir, store
+from core.files.storage import IncomingFile, extension, incoming_dir, store
 from core.imports import readers
 from core.imports.pipeline import ImportPlan, ImportSettings
 from core.jobs.models import FAILED, Job
@@ -41,15 +41,6 @@ _EXTENSION_BY_CONTENT_TYPE = {
     "application/json": ".json", "text/csv": ".csv", "text/tab-separated-values": ".tsv", "text/plain": ".txt",
     "application/x-ndjson": ".jsonl", "application/jsonl": ".jsonl", "text/html": ".html",
 }
-
-
-@dataclass
-class IncomingFile:
-    """A file received with the request, written to `path` under the incoming directory."""
-
-    name: str
-    path: Path
-    size: int
 
 
 @dataclass

@@ -27,13 +27,11 @@ def _patch_view(req: ApiRequest):
     if form is not None:
         files = [incoming for name, incoming in form.files if name == "file"]
         new = files[0] if files else None
-        upload = service.replace_file_upload(req.ctx, req.path["id"], new.path if new else None, new.size if new else 0,
-                                             req.request.state.written)
-        return _render(req, upload)
+        return _render(req, service.replace_file_upload(req.ctx, req.path["id"], new, req.request.state.written))
     body = req.json(default={})
     if isinstance(body, dict) and "file" in body:
         raise ValidationError({"file": ["The submitted data was not a file. Check the encoding type on the form."]})
-    return _render(req, service.replace_file_upload(req.ctx, req.path["id"], None, 0, []))
+    return _render(req, service.replace_file_upload(req.ctx, req.path["id"], None, []))
 
 
 async def patch_endpoint(request: Request) -> Response:
