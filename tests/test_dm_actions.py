@@ -449,3 +449,22 @@ def test_dialog_forms(actor, stranger, project, db):
     assert form("delete_tasks").json() == []
     assert form("no_such_action").status_code == 404
     assert stranger.client.get("/api/dm/actions/delete_tasks/form/", params={"project": project_id}).status_code == 404
+
+
+def test_label_studio_sdk_runs_actions(live_server, actor, project, db):
+    from label_studio_sdk import LabelStudio
+
+    project_id, ids = project
+    ls = LabelStudio(base_url=live_server, api_key=actor.token, timeout=30)
+    assert [a.id for a in ls.actions.list(project=project_id)][:2] == ["retrieve_tasks_predictions", "predictions_to_annotations"]
+    ls.actions.create(id="predictions_to_annotations", project=project_id, selected_items={"all": False, "included": [ids[2]]})
+    assert tasks_of(db, project_id)[ids[2]].total_annotations == 1
+    ls.actions.create(
+        id="delete_tasks", project=project_id, selected_items={"all": True, "excluded": [ids[0]]},
+        filters={"conjunction": "and", "items": [{"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]},
+    )
+    assert sorted(tasks_of(db, project_id)) == [ids[0], ids[3], ids[4]]
+    view = ls.views.create(project=project_id, data={"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:total_predictions", "operator": "greater", "type": "Number", "value": 0}]}})
+    ls.actions.create(id="delete_tasks_predictions", project=project_id, view=view.id)
+    assert tasks_of(db, project_id)[ids[3]].total_predictions == 0

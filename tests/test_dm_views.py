@@ -271,3 +271,26 @@ def test_views_are_invisible_to_other_organizations(actor, stranger, db):
 def test_anonymous_is_refused(client):
     assert client.get("/api/dm/views/").status_code == 401
     assert client.post("/api/dm/views/", json={"project": 1}).status_code == 401
+
+
+def test_label_studio_sdk_manages_views(live_server, actor):
+    from label_studio_sdk import LabelStudio
+
+    ls = LabelStudio(base_url=live_server, api_key=actor.token, timeout=30)
+    project = ls.projects.create(title="SDK views", label_config=CONFIG)
+    view = ls.views.create(project=project.id, data={"title": "SDK tab", "filters": FILTERS, "ordering": ["-tasks:id"]})
+    assert (view.project, view.user) == (project.id, actor.user_id)
+    assert view.data["filters"] == FILTERS and view.data["ordering"] == ["-tasks:id"] and view.data["title"] == "SDK tab"
+    second = ls.views.create(project=project.id, data={"title": "second"})
+    assert [v.id for v in ls.views.list(project=project.id)] == [view.id, second.id]
+
+    updated = ls.views.update(id=str(view.id), data={"title": "renamed", "filters": {"conjunction": "or", "items": []}})
+    assert updated.data == {"title": "renamed", "filters": {"conjunction": "or", "items": []}, "ordering": ["-tasks:id"]}
+    assert ls.views.get(id=str(view.id)).data["title"] == "renamed"
+
+    ls.views.update_order(project=project.id, ids=[second.id, view.id])
+    assert [v.id for v in ls.views.list(project=project.id)] == [second.id, view.id]
+    ls.views.delete(id=str(second.id))
+    assert [v.id for v in ls.views.list(project=project.id)] == [view.id]
+    ls.views.delete_all(project=project.id)
+    assert ls.views.list(project=project.id) == []
