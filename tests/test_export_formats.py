@@ -396,3 +396,32 @@ def test_unknown_or_unavailable_format_is_refused(actor, db, export_type):
     project_id = create_project(actor, label_config=BBOX)
     response = actor.client.get(f"/api/projects/{project_id}/export?exportType={export_type}")
     assert response.status_code == 400 and "export_type" in response.json()["validation_errors"]
+
+
+VIDEO = ('<View><Video name="video" value="$video"/><VideoRectangle name="box" toName="video"/>'
+         '<Labels name="videoLabels" toName="video"><Label value="Car"/></Labels></View>')
+
+
+def test_video_key_frames_are_interpolated_on_request(actor, db, tmp_path):
+    from label_studio_sdk._extensions.label_studio_tools.postprocessing.video import extract_key_frames
+
+    track = region("box", "video", "videorectangle", {
+        "framesCount": 12, "duration": 0.5, "labels": ["Car"],
+        "sequence": [
+            {"frame": 1, "enabled": True, "rotation": 0, "x": 10, "y": 10, "width": 20, "height": 20, "time": 0.04},
+            {"frame": 6, "enabled": False, "rotation": 10, "x": 30, "y": 15.5, "width": 25, "height": 20, "time": 0.24},
+            {"frame": 9, "enabled": True, "rotation": 0, "x": 5, "y": 5, "width": 10, "height": 10, "time": 0.36},
+        ]})
+    project_id = build_project(actor, db, VIDEO, [({"video": "http://example.com/v.mp4"}, [([track], False)])])
+    plain = actor.client.get(f"/api/projects/{project_id}/export?exportType=JSON").json()
+    assert plain[0]["annotations"][0]["result"] == [track]
+    interpolated = actor.client.get(f"/api/projects/{project_id}/export?exportType=JSON&interpolate_key_frames=true").json()
+    assert interpolated[0]["annotations"][0]["result"] == extract_key_frames([track])
+    assert len(interpolated[0]["annotations"][0]["result"][0]["value"]["sequence"]) > 3
+
+    snapshot = actor.client.post(f"/api/projects/{project_id}/exports/",
+                                 json={"serialization_options": {"interpolate_key_frames": True}}).json()
+    from tests.test_export_snapshots import wait_for_snapshot
+    wait_for_snapshot(actor, project_id, snapshot["id"])
+    tasks = actor.client.get(f"/api/projects/{project_id}/exports/{snapshot['id']}/download").json()
+    assert tasks[0]["annotations"][0]["result"] == extract_key_frames([track])

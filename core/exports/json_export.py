@@ -27,6 +27,7 @@ from core.exports.csv_export import csv_chunks
 from core.exports.media import upload_root
 from core.exports.json_min import ControlMatcher, json_min_record, prettify, task_items
 from core.exports.sql_json import task_tail_json
+from core.exports.video import interpolate_key_frames, is_video_object_tracking
 from core.predictions.models import Prediction
 from core.projects.queries import get_project
 from core.tasks.models import Task
@@ -53,6 +54,7 @@ class ExportOptions:
     annotation_kinds: tuple[str, ...] | None = None  # any of "usual", "ground_truth", "skipped"; None: all
     expand_predictions: bool = False
     expand_completed_by: bool = False
+    interpolate_key_frames: bool = False  # video tracking regions get every frame between key frames
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def _task_text(task, annotations, prediction_ids, plan: ExportPlan, users: dict[
     if DATA_UNDEFINED_NAME in tail:
         tail = _renamed_undefined_key(tail, plan)
     rendered_annotations = (
-        orjson.dumps([_annotation_json(row, users) for row in annotations], option=_DUMP_OPTIONS).decode()
+        orjson.dumps([_annotation_json(row, users, _interpolates(plan)) for row in annotations], option=_DUMP_OPTIONS).decode()
         if annotations
         else "[]"
     )
@@ -250,6 +252,7 @@ def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
 
 def converter_item_batches(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Iterator[list[dict]]:
     """Per batch of tasks, the label_studio_sdk converter's items (see json_min.task_items)."""
+    interpolate = _interpolates(plan)
     for tasks, annotations, _ in _batches(session, plan, with_predictions=False):
         items: list[dict] = []
         for task in tasks:
@@ -257,7 +260,8 @@ def converter_item_batches(session: Session, plan: ExportPlan, matcher: ControlM
                 {
                     "id": row.id,
                     "completed_by": row.completed_by_id,
-                    "result": orjson.loads(row.result) if row.result is not None else None,
+                    "result": _annotation_result(row.result, True) if interpolate else (
+                        orjson.loads(row.result) if row.result is not None else None),
                     "was_cancelled": row.was_cancelled,
                     "created_at": _iso(row.created_at),
                     "updated_at": _iso(row.updated_at),
@@ -480,14 +484,25 @@ def _data_object(text: str | None, plan: ExportPlan) -> Any:
     return data
 
 
-def _annotation_json(row, users: dict[int, dict] | None) -> dict:
+def _interpolates(plan: ExportPlan) -> bool:
+    return plan.options.interpolate_key_frames and is_video_object_tracking(plan.parsed_config)
+
+
+def _annotation_result(text: str | None, interpolate: bool) -> Any:
+    if interpolate and text is not None and text != "null":
+        result = orjson.loads(text)
+        return interpolate_key_frames(result) if isinstance(result, list) else result
+    return _raw_json(text)
+
+
+def _annotation_json(row, users: dict[int, dict] | None, interpolate: bool = False) -> dict:
     completed_by = row.completed_by_id
     if users is not None:
         completed_by = users.get(completed_by)
     return {
         "id": row.id,
         "completed_by": completed_by,
-        "result": _raw_json(row.result),
+        "result": _annotation_result(row.result, interpolate),
         "was_cancelled": row.was_cancelled,
         "ground_truth": row.ground_truth,
         "created_at": row.created_at,
@@ -514,7 +529,7 @@ def _task_json(task, annotations: Sequence, prediction_ids: Sequence, plan: Expo
     data, meta = task.data, task.meta
     return {
         "id": task.id,
-        "annotations": [_annotation_json(row, users) for row in annotations] if annotations else [],
+        "annotations": [_annotation_json(row, users, _interpolates(plan)) for row in annotations] if annotations else [],
         "drafts": [],
         "predictions": prediction_ids,
         # _raw_json inlined: this runs once per exported task.

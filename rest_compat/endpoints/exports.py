@@ -43,6 +43,7 @@ def _export_options(req: ApiRequest) -> ExportOptions:
         download_all_tasks=flags["download_all_tasks"],
         download_resources=flags["download_resources"],
         task_ids=task_ids,
+        interpolate_key_frames=flags["interpolate_key_frames"],
     )
 
 
