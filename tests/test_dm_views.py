@@ -294,3 +294,10 @@ def test_label_studio_sdk_manages_views(live_server, actor):
     assert [v.id for v in ls.views.list(project=project.id)] == [view.id]
     ls.views.delete_all(project=project.id)
     assert ls.views.list(project=project.id) == []
+
+
+def test_views_go_with_their_project(actor, db):
+    project_id = make_project(actor)
+    create_view(actor, project_id, {"title": "tab"})
+    assert actor.client.delete(f"/api/projects/{project_id}/").status_code == 204
+    assert view_count(db) == 0
