@@ -39,6 +39,8 @@ class ControlMatcher:
 
 
 def _outputs(result: Any, matcher: ControlMatcher) -> dict[str, list[dict]]:
+    # Results are parsed afresh for each annotation and never shared, so a shallow copy of each
+    # value is enough to add "type" (and sizes) without touching the region.
     outputs: dict[str, list[dict]] = defaultdict(list)
     for region in result or []:
         if not isinstance(region, dict):
@@ -47,17 +49,17 @@ def _outputs(result: Any, matcher: ControlMatcher) -> dict[str, list[dict]]:
         control = matcher.control_for(from_name) if isinstance(from_name, str) else None
         keeps_size = True
         if from_name and control:
-            value = deepcopy(region.get("value") or {})
+            value = dict(region.get("value") or {})
             value["type"] = matcher.schema[control]["type"]
             if matcher.keep_region_ids:
                 value["id"], value["parentID"] = region.get("id"), region.get("parentID")
         elif from_name and region.get("type") == "chatmessage":
-            value = deepcopy(region.get("value") or {})
+            value = dict(region.get("value") or {})
             value["type"] = "chatmessage"
             keeps_size = False
         elif from_name and not matcher.schema:
             # Configs without controls (custom interfaces) keep every region.
-            value = deepcopy(region.get("value") or {})
+            value = dict(region.get("value") or {})
             value["type"] = region.get("type") or "unknown"
         else:
             continue
