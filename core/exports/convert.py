@@ -7,7 +7,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
@@ -41,10 +41,13 @@ def needs_region_ids(export_type: str, parsed_config: Mapping[str, Any]) -> bool
     return export_type.startswith("YOLO") and any(info.get("type") == "KeyPointLabels" for info in parsed_config.values())
 
 
-def write_converted(export_type: str, items: Iterable[dict], output_dir: Path, parsed_config: Mapping[str, Any],
-                    *, upload_dir: Path | None, download_resources: bool) -> None:
-    """Write the format's files for `items` into `output_dir` (created)."""
+def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], output_dir: Path,
+                    parsed_config: Mapping[str, Any], *, upload_dir: Path | None, download_resources: bool) -> None:
+    """Write the format's files into `output_dir` (created). `read_items` gives a fresh iterator of
+    converter items each call (CSV/TSV read them twice, everything else once)."""
     check_format(export_type)
+    if export_type not in ("CSV", "TSV"):
+        items = read_items()
     output_dir.mkdir(parents=True, exist_ok=True)
     keys = data_keys(parsed_config)
     data_key = keys[0] if keys else None
@@ -54,7 +57,7 @@ def write_converted(export_type: str, items: Iterable[dict], output_dir: Path, p
         _write_json_min(items, output_dir / "result.json")
     elif export_type in ("CSV", "TSV"):
         with open(output_dir / "result.csv", "wb") as out:  # the converter names TSV files .csv too
-            for chunk in csv_chunks(items, "," if export_type == "CSV" else "\t", prettify):
+            for chunk in csv_chunks(read_items, "," if export_type == "CSV" else "\t", prettify):
                 out.write(chunk)
     elif export_type == "CONLL2003":
         write_conll(items, output_dir, data_key)

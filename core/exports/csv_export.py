@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
@@ -54,21 +54,31 @@ def _row(item: dict, colliding: set[str], prettify) -> dict:
     return row
 
 
-def csv_chunks(items: Iterable[dict], delimiter: str, prettify) -> Iterator[bytes]:
-    """The file for converter items: the header needs every column, so the items are read first."""
-    items = list(items)
-    input_keys = {key for item in items for key in item["input"]}
-    output_keys = {key for item in items for key in item["output"]}
+def csv_chunks(read_items: Callable[[], Iterable[dict]], delimiter: str, prettify) -> Iterator[bytes]:
+    """The file for converter items. The header needs every column before the first row, so the items
+    are read twice (`read_items` gives a fresh iterator each time) instead of being held in memory."""
+    input_keys: set[str] = set()
+    output_keys: set[str] = set()
+    transcripts: set[str] = set()
+    has_id = False
+    for item in read_items():
+        input_keys.update(item["input"])
+        output_keys.update(item["output"])
+        has_id = has_id or item.get("id") is not None
+        transcripts.update(f"{name}_transcript" for name, values in item["output"].items() if _is_chat(values))
     colliding = input_keys & output_keys
-    rows = [_row(item, colliding, prettify) for item in items]
-    columns = set(_FIXED_COLUMNS).union(*rows) if rows else set(_FIXED_COLUMNS)
+    columns = set(_FIXED_COLUMNS) | output_keys | transcripts
+    columns |= {f"_data_{name}" if name in colliding else name for name in input_keys}
+    if has_id:
+        columns.add("id")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=sorted(columns), quoting=csv.QUOTE_NONNUMERIC, delimiter=delimiter)
     writer.writeheader()
-    for start in range(0, len(rows), _ROWS_PER_CHUNK):
-        writer.writerows(rows[start:start + _ROWS_PER_CHUNK])
-        yield buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
+    for number, item in enumerate(read_items(), start=1):
+        writer.writerow(_row(item, colliding, prettify))
+        if number % _ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode("utf-8")

@@ -168,14 +168,12 @@ def run_convert(session_factory: sessionmaker[Session], settings: Settings, job_
         if not source.is_file():
             raise ValidationError({"export": ["The export snapshot has no file"]})
         matcher = ControlMatcher(parsed_config, needs_region_ids(export_type, parsed_config))
-        with open(source, "rb") as lines:
-            if export_type == "JSON":
-                (work / "out").mkdir()
-                shutil.copyfile(source, work / "out" / "result.json")
-            else:
-                items = (item for task in snapshot_tasks(lines) for item in _items_of(task, matcher))
-                write_converted(export_type, items, work / "out", parsed_config,
-                                upload_dir=upload_root(settings.data_dir), download_resources=download_resources)
+        if export_type == "JSON":
+            (work / "out").mkdir()
+            shutil.copyfile(source, work / "out" / "result.json")
+        else:
+            write_converted(export_type, lambda: _snapshot_items(source, matcher), work / "out", parsed_config,
+                            upload_dir=upload_root(settings.data_dir), download_resources=download_resources)
         packaged = package(work / "out", allow_empty=False)
         if packaged is None:
             raise DomainError("No converted file found, probably there are no annotations in the export snapshot")
@@ -202,6 +200,12 @@ def _traceback(error: Exception) -> str:
     if isinstance(error, DomainError):
         return str(error.detail if not isinstance(error, ValidationError) else error.errors)
     return "".join(traceback.format_exception_only(type(error), error)).strip()
+
+
+def _snapshot_items(source: Path, matcher: ControlMatcher):
+    with open(source, "rb") as lines:
+        for task in snapshot_tasks(lines):
+            yield from _items_of(task, matcher)
 
 
 def _items_of(task: dict, matcher: ControlMatcher):

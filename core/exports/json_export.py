@@ -114,8 +114,7 @@ def prepare_export(open_session: Callable[[], Session], plan: ExportPlan) -> Pre
         session = open_session()
         try:
             matcher = ControlMatcher(plan.parsed_config, needs_region_ids(plan.options.export_type, plan.parsed_config))
-            items = (item for batch in converter_item_batches(session, plan, matcher) for item in batch)
-            write_converted(plan.options.export_type, items, work / "out", plan.parsed_config,
+            write_converted(plan.options.export_type, lambda: _items(session, plan, matcher), work / "out", plan.parsed_config,
                             upload_dir=upload_root(plan.data_dir) if plan.data_dir else None,
                             download_resources=plan.options.download_resources)
         finally:
@@ -155,8 +154,8 @@ def stream_export(open_session: Callable[[], Session], plan: ExportPlan) -> Iter
             yield from _json_min_chunks(session, plan)
         elif plan.options.export_type in ("CSV", "TSV"):
             matcher = ControlMatcher(plan.parsed_config)
-            items = (item for batch in converter_item_batches(session, plan, matcher) for item in batch)
-            yield from csv_chunks(items, "," if plan.options.export_type == "CSV" else "\t", prettify)
+            yield from csv_chunks(lambda: _items(session, plan, matcher), "," if plan.options.export_type == "CSV" else "\t",
+                                  prettify)
         else:
             yield from _json_chunks(session, plan)
     finally:
@@ -248,6 +247,10 @@ def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
         yield body if first else b",\n" + body
         first = False
     yield b"\n]"
+
+
+def _items(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Iterator[dict]:
+    return (item for batch in converter_item_batches(session, plan, matcher) for item in batch)
 
 
 def converter_item_batches(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Iterator[list[dict]]:
