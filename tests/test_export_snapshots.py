@@ -278,3 +278,21 @@ def test_export_job_runs_once_when_delivered_twice(app, actor, exported_project,
     job_id = db.get(Export, snapshot["id"]).job_id
     assert execute_job(app.state.session_factory, app.state.settings, "export", job_id) == SKIPPED
     assert wait_for_snapshot(actor, p["project"], snapshot["id"])["md5"] == snapshot["md5"]
+
+
+def test_view_filter_and_selection_choose_the_tasks(actor, exported_project, db):
+    from core.data_manager.models import View
+
+    p = exported_project
+    view = View(project_id=p["project"], user_id=actor.user_id, data={"title": "tab"},
+                filters={"conjunction": "or", "items": [
+                    {"filter": "filter:tasks:id", "operator": "equal", "type": "Number", "value": p["plain"]},
+                    {"filter": "filter:tasks:id", "operator": "equal", "type": "Number", "value": p["skipped"]}]},
+                selected_items={"all": True, "excluded": [p["skipped"]]})
+    db.add(view)
+    db.commit()
+    snapshot = create_snapshot(actor, p["project"], {"task_filter_options": {"view": view.id}})
+    assert [task["id"] for task in snapshot_tasks(actor, p["project"], snapshot["id"])] == [p["plain"]]
+    # A view Label Studio cannot find is ignored.
+    snapshot = create_snapshot(actor, p["project"], {"task_filter_options": {"view": 999999}})
+    assert snapshot["counters"] == {"task_number": 3}

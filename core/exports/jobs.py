@@ -40,17 +40,15 @@ def _view_condition(session: Session, project: Project, view_id: int | None):
         return None
     from core.data_manager.filters import compile_filters
     from core.data_manager.models import View
-    from core.tasks.models import Task
+    from core.data_manager.selection import selection_condition
 
     view = session.scalar(select(View).where(View.id == view_id, View.project_id == project.id))
     if view is None:
         return None
     condition = compile_filters(view.filters, project)
-    selected = view.selected_items or {}
-    if selected.get("all") is False and selected.get("included") is not None:
-        condition = condition & Task.id.in_([int(i) for i in selected["included"]])
-    elif selected.get("all") is True and selected.get("excluded"):
-        condition = condition & Task.id.notin_([int(i) for i in selected["excluded"]])
+    selected = selection_condition(view.selected_items)
+    if selected is not None:
+        condition = condition & selected
     return condition
 
 
