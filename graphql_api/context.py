@@ -10,6 +10,8 @@ Strawberry values (plain data) before returning, so no resolver can trigger a la
 event loop.
 
 Transactions: reads share the request's session and are rolled back when the request ends.
+A websocket connection (subscriptions) is one long "request": authenticated by its
+connection_init message, with one session until it closes.
 Each mutation field is its own transaction (`write`): committed when the use case succeeds,
 rolled back on any error, with `after_commit` hooks fired after the commit as REST does.
 """
@@ -20,7 +22,7 @@ from typing import Callable, TypeVar
 
 import anyio
 import anyio.to_thread
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from core.auth.service import authenticate
 from core.context import Context
@@ -31,11 +33,14 @@ T = TypeVar("T")
 
 @dataclass
 class GraphQLContext:
-    request: Request
-    core: Context
-    user_id: int
+    request: HTTPConnection
+    # None only on a websocket whose connection_init has not been accepted yet.
+    core: Context | None
+    user_id: int | None
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     loaders: Loaders = field(init=False)
+    # The connection_init payload of a websocket (Strawberry sets it).
+    connection_params: dict | None = None
 
     def __post_init__(self) -> None:
         self.reset_loaders()
@@ -71,16 +76,17 @@ class GraphQLContext:
         return result
 
 
-def open_core_context(request: Request) -> tuple[Context, int]:
-    """Authenticate the request exactly as REST does (Token or Bearer) and open its session:
-    (core context, user id). Blocking: call it from a worker thread.
-    Raises NotAuthenticated/AuthenticationFailed (the session is closed then)."""
+def open_core_context(request: HTTPConnection, authorization: str | None = None) -> tuple[Context, int]:
+    """Authenticate the request exactly as REST does (Token or Bearer; `authorization` or else the
+    request's Authorization header) and open its session: (core context, user id). Blocking:
+    call it from a worker thread. Raises NotAuthenticated/AuthenticationFailed (the session is
+    closed then)."""
     state = request.app.state
     session = state.session_factory()
     try:
         core_context = Context(session=session, settings=state.settings, ports=state.ports)
         core_context.user, core_context.organization_id = authenticate(
-            session, state.settings, request.headers.get("authorization")
+            session, state.settings, authorization if authorization is not None else request.headers.get("authorization")
         )
         return core_context, core_context.user.id
     except BaseException:

@@ -1,6 +1,8 @@
 """Expected errors are values in a mutation's result union, mapped from core.errors."""
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 
@@ -51,12 +53,30 @@ def camel_case(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def flat_messages(errors: Any, path: str = "") -> list[tuple[str, list[str]]]:
+    """(field path, messages) pairs of a core error map, nested ones included: some use cases keep
+    Django REST framework's nesting ({"filter_group": {"filters": [{"column": [...]}]}})."""
+    if isinstance(errors, dict):
+        return [pair for key, value in errors.items() for pair in flat_messages(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(errors, list) and errors and all(isinstance(item, str) for item in errors):
+        return [(path, list(errors))]
+    if isinstance(errors, list):
+        return [pair for index, value in enumerate(errors) for pair in flat_messages(value, f"{path}.{index}")]
+    return [(path, [str(errors)])] if errors else []
+
+
+def validation_message(exc: core_errors.ValidationError) -> str:
+    """One readable line for errors raised where there is no result union (queries)."""
+    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in flat_messages(exc.errors)) or exc.detail
+
+
 def error_value(exc: core_errors.DomainError, field_names: dict[str, str]) -> Error:
     """The GraphQL value of an expected core error; anything else is re-raised as unexpected.
     Core field names become the input's camelCase names (`field_names` for those that differ)."""
     if isinstance(exc, core_errors.ValidationError):
         field_errors = [
-            FieldError(field=field_names.get(name) or camel_case(name), messages=messages) for name, messages in exc.errors.items()
+            FieldError(field=field_names.get(name) or ".".join(camel_case(part) for part in name.split(".")), messages=messages)
+            for name, messages in flat_messages(exc.errors)
         ]
         if not field_errors:
             field_errors = [FieldError(field="nonFieldErrors", messages=[exc.detail])]

@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING
 from aiodataloader import DataLoader
 
 from graphql_api.annotations.loaders import AnnotationByIdLoader, AnnotationsByTaskIdLoader
+from graphql_api.data_manager.loaders import ViewByIdLoader, ViewsByProjectIdLoader
+from graphql_api.exports.loaders import (
+    ConvertedFormatsByExportIdLoader,
+    ExportSnapshotByIdLoader,
+    ExportSnapshotCountByProjectIdLoader,
+    ExportSnapshotsByProjectIdLoader,
+)
+from graphql_api.jobs.loaders import JobByIdLoader
 from graphql_api.predictions.loaders import PredictionByIdLoader, PredictionsByTaskIdLoader
 from graphql_api.projects.loaders import ProjectByIdLoader, ProjectCountersByIdLoader
 from graphql_api.tasks.loaders import TaskByIdLoader, TaskCountByProjectIdLoader, TasksByProjectIdLoader
@@ -30,6 +38,13 @@ class Loaders:
         self.predictions_by_task_id = PredictionsByTaskIdLoader(context)
         self.user_by_id = UserByIdLoader(context)
         self.organization_by_id = OrganizationByIdLoader(context)
+        self.job_by_id = JobByIdLoader(context)
+        self.view_by_id = ViewByIdLoader(context)
+        self.views_by_project_id = ViewsByProjectIdLoader(context)
+        self.export_snapshot_by_id = ExportSnapshotByIdLoader(context)
+        self.export_snapshots_by_project_id = ExportSnapshotsByProjectIdLoader(context)
+        self.export_snapshot_count_by_project_id = ExportSnapshotCountByProjectIdLoader(context)
+        self.converted_formats_by_export_id = ConvertedFormatsByExportIdLoader(context)
 
     @property
     def by_type_name(self) -> dict[str, DataLoader]:
@@ -41,4 +56,7 @@ class Loaders:
             "Prediction": self.prediction_by_id,
             "User": self.user_by_id,
             "Organization": self.organization_by_id,
+            "Job": self.job_by_id,
+            "View": self.view_by_id,
+            "ExportSnapshot": self.export_snapshot_by_id,
         }

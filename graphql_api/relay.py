@@ -59,6 +59,25 @@ def pk_after(cursor: str | None) -> int | None:
     raise BadRequest(f"Invalid cursor: {cursor!r}.")
 
 
+# Offset cursors, for orderings a keyset cannot follow (Data Manager filters and orderings by
+# computed columns): they carry the position of the row in the ordered list.
+def offset_cursor(position: int) -> str:
+    return base64.b64encode(f"offset:{position}".encode()).decode()
+
+
+def offset_after(cursor: str | None) -> int:
+    """The number of rows before the page that follows `cursor` (0 without one)."""
+    if cursor is None:
+        return 0
+    try:
+        prefix, _, position = base64.b64decode(cursor, validate=True).decode().partition(":")
+        if prefix == "offset" and int(position) >= 0:
+            return int(position)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise BadRequest(f"Invalid cursor: {cursor!r} (a filtered or ordered list takes the cursors it returned).")
+
+
 def checked_page_size(first: int | None) -> int:
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
@@ -108,8 +127,13 @@ class Connection(Generic[NodeType]):
         return await self.count()
 
 
-def make_connection(nodes: list, has_next: bool, count: Callable[[], Awaitable[int]]) -> Connection:
-    edges = [Edge(cursor=cursor_for(node.pk), node=node) for node in nodes]
+def make_connection(
+    nodes: list, has_next: bool, count: Callable[[], Awaitable[int]], cursors: list[str] | None = None
+) -> Connection:
+    """Keyset cursors (the node's pk) unless `cursors` are given."""
+    if cursors is None:
+        cursors = [cursor_for(node.pk) for node in nodes]
+    edges = [Edge(cursor=cursor, node=node) for cursor, node in zip(cursors, nodes)]
     page_info = PageInfo(
         has_next_page=has_next,
         has_previous_page=False,

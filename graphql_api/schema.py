@@ -7,6 +7,11 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.tools import merge_types
 
 from graphql_api.annotations.mutations import AnnotationMutations
+from graphql_api.data_manager.mutations import DataManagerMutations
+from graphql_api.data_manager.queries import DataManagerQueries
+from graphql_api.exports.mutations import ExportMutations
+from graphql_api.imports.mutations import ImportMutations
+from graphql_api.jobs.queries import JobQueries, JobSubscriptions
 from graphql_api.errors import is_unexpected
 from graphql_api.node import NodeQueries
 from graphql_api.predictions.mutations import PredictionMutations
@@ -20,12 +25,18 @@ MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (UserQueries, NodeQueries, ProjectQueries, TaskQueries))
-Mutation = merge_types("Mutation", (ProjectMutations, TaskMutations, AnnotationMutations, PredictionMutations))
+Query = merge_types("Query", (UserQueries, NodeQueries, ProjectQueries, TaskQueries, DataManagerQueries, JobQueries))
+Mutation = merge_types(
+    "Mutation",
+    (ProjectMutations, TaskMutations, AnnotationMutations, PredictionMutations, DataManagerMutations, ImportMutations, ExportMutations),
+)
+Subscription = merge_types("Subscription", (JobSubscriptions,))
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    # Over websockets (graphql-transport-ws) on /graphql; see graphql_api.app.
+    subscription=Subscription,
     extensions=[
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -17,9 +17,10 @@ QUERY = """{ projects(first: 20) { edges { node {
         annotations { id completedBy { email } }
         predictions { id } } } } } } } }"""
 
-# Authentication (2), projects page (1), counters (2), project creators (1), task pages (1),
-# task counts (1), annotations (1), predictions (1), annotation authors (1).
-EXPECTED_STATEMENTS = 11
+# Authentication (1: user, token and organization in one row), projects page (1), counters (2),
+# project creators (1), task pages (1), task counts (1), annotations (1), predictions (1),
+# annotation authors (1).
+EXPECTED_STATEMENTS = 10
 
 
 def seed(app, actor, annotator, projects: int, tasks_per_project: int) -> None:

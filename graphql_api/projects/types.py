@@ -6,7 +6,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from core.errors import ValidationError
+from core.exports.formats import format_list
+from core.label_config import parsed_label_config
 from core.projects.models import Project
+from graphql_api.data_manager.inputs import TaskFilterInput, TaskOrderInput, filters_dict, ordering_terms
+from graphql_api.data_manager.task_list import filtered_tasks
+from graphql_api.data_manager.types import ViewNode
+from graphql_api.errors import BadRequest, validation_message
+from graphql_api.exports.types import ExportFormat, ExportSnapshotNode
 from graphql_api.relay import Connection, Node, PageArgs, make_connection, to_global_id
 from graphql_api.tasks.types import TaskNode
 from graphql_api.timestamps import utc
@@ -74,12 +82,46 @@ class ProjectNode(Node):
     async def created_by(self, info: Info) -> UserNode | None:
         return await info.context.loaders.user_by_id.load(self.created_by_pk) if self.created_by_pk else None
 
-    @strawberry.field(description="The project's tasks ordered by id.")
-    async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TaskNode]:
+    @strawberry.field(
+        description="The project's tasks: ordered by id with keyset cursors; with filter/orderBy, chosen and ordered as the "
+        "Data Manager (REST GET /api/tasks/?query=) does, by the same engine, with offset cursors. Unfiltered pages are "
+        "batched across projects; a filtered page costs its own statements per project."
+    )
+    async def tasks(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: TaskFilterInput | None = None,
+        order_by: list[TaskOrderInput] | None = None,
+    ) -> Connection[TaskNode]:
+        if filter is not None or order_by:
+            try:
+                filters, ordering = filters_dict(filter), ordering_terms(order_by)
+            except ValidationError as exc:
+                raise BadRequest(validation_message(exc))
+            return await filtered_tasks(
+                info.context, project_id=self.pk, view_id=None, filters=filters, ordering=ordering, first=first, after=after
+            )
         page = PageArgs.parse(first, after)
         loaders = info.context.loaders
         nodes, has_next = await loaders.tasks_by_project_id.load((self.pk, page))
         return make_connection(nodes, has_next, lambda: loaders.task_count_by_project_id.load(self.pk))
+
+    @strawberry.field(description="The project's Data Manager tabs in tab order.")
+    async def views(self, info: Info) -> list[ViewNode]:
+        return await info.context.loaders.views_by_project_id.load(self.pk)
+
+    @strawberry.field(description="The project's export snapshots, newest first.")
+    async def export_snapshots(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ExportSnapshotNode]:
+        page = PageArgs.parse(first, after)
+        loaders = info.context.loaders
+        nodes, has_next = await loaders.export_snapshots_by_project_id.load((self.pk, page))
+        return make_connection(nodes, has_next, lambda: loaders.export_snapshot_count_by_project_id.load(self.pk))
+
+    @strawberry.field(description="Every export format, those this labeling config cannot use marked disabled (and listed last).")
+    def export_formats(self) -> list[ExportFormat]:
+        return [ExportFormat.from_info(item) for item in format_list(parsed_label_config(self.label_config))]
 
     async def _counter(self, info: Info, name: str) -> int:
         """One of Label Studio's counters (core.projects.queries.project_counters), batched per request."""

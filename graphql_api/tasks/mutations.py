@@ -67,7 +67,10 @@ class TaskMutations:
     async def delete_task(self, info: Info, id: strawberry.ID) -> result_union("DeleteTaskResult", DeletePayload):
         return await run_use_case(info, lambda ctx: service.delete_task(ctx, pk_or_not_found(id, "Task")), deleted(id))
 
-    @strawberry.mutation(description="Import tasks (Label Studio's JSON task format, annotations and predictions included); all or nothing.")
+    @strawberry.mutation(
+        description="Import tasks (Label Studio's JSON task format, annotations and predictions included); all or nothing. "
+        "From a URL: importFromUrl. File uploads are multipart and stay REST-only: POST /api/projects/{id}/import."
+    )
     async def import_tasks(
         self, info: Info, project_id: strawberry.ID, tasks: JSON, options: ImportTasksOptions | None = None
     ) -> result_union("ImportTasksResult", ImportTasksPayload):

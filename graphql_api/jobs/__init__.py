@@ -1,0 +1,1 @@
+"""GraphQL over core.jobs: the Job type, job(id) and the jobProgress subscription."""
