@@ -36,6 +36,7 @@ from core.tasks.service import (
     TaskDataError,
     _annotation_author,
     _optional_float,
+    _plain_data_keys,
     _prediction_row,
     normalize_import_item,
     preannotations_from_fields,
@@ -43,6 +44,7 @@ from core.tasks.service import (
 from core.users.models import User
 
 BATCH_SIZE = 5000
+_MISSING = object()
 ONE_DATA_KEY_ONLY = (
     "Your label config has more than one data key and direct file upload supports only one data key. "
     "To import data with multiple data keys, use a JSON or CSV file."
@@ -103,6 +105,7 @@ class ImportPlan:
         self.data_types = config_data_types(project.label_config)
         self.authors = _Authors(session, project, author_id)
         self._profiles: dict[int, readers.TableProfile] = {}
+        self._plain_keys = None if options.preannotated_from_fields else _plain_data_keys(self.data_types)
 
     # ------------------------------------------------------------ reading
 
@@ -155,6 +158,16 @@ class ImportPlan:
 
     def _task(self, item: Any) -> dict:
         """The normalized task (TaskDataError when it does not fit the label config)."""
+        # Fast path for the common item {"data": {...}} (every CSV/TSV row) whose values have the
+        # exact types the config accepts; anything else takes the full check (same verdicts).
+        if self._plain_keys is not None and type(item) is dict and len(item) == 1 and type(item.get("data")) is dict:
+            data = item["data"]
+            if readers.DATA_UNDEFINED_NAME not in data:
+                for key, accepted in self._plain_keys:
+                    if type(data.get(key, _MISSING)) not in accepted:
+                        break
+                else:
+                    return {"data": data, "meta": {}, "annotations": (), "predictions": (), "allow_skip": True}
         task = normalize_import_item(self._with_preannotations(item), self.data_types)
         for annotation in task["annotations"]:
             self.authors.resolve(annotation.get("completed_by"))
