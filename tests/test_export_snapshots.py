@@ -2,6 +2,7 @@
 deleted as in Label Studio 1.23.2, written by "export" / "export_convert" jobs on the in-process worker."""
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 import zipfile
@@ -101,19 +102,22 @@ def test_convert_and_download_converted(actor, exported_project, settings):
     p = exported_project
     snapshot = create_snapshot(actor, p["project"])
     base = f"/api/projects/{p['project']}/exports/{snapshot['id']}"
-    assert actor.client.get(f"{base}/download?exportType=CSV").status_code == 404  # not converted yet
+    # Not converted yet: Label Studio 1.23.2 (default flags) converts on the fly.
+    on_the_fly = actor.client.get(f"{base}/download?exportType=CSV")
+    assert on_the_fly.status_code == 200 and on_the_fly.headers["filename"] == snapshot_name(snapshot, p["project"], actor) + ".csv"
     response = actor.client.post(f"{base}/convert", json={"export_type": "CSV"})
     assert response.status_code == 200, response.text
     body = assert_matches_spec(response, "POST", "/api/projects/{id}/exports/{export_pk}/convert")
     assert body["export_type"] == "CSV" and isinstance(body["converted_format"], int)
     again = actor.client.post(f"{base}/convert", json={"export_type": "CSV"})
-    assert again.status_code == 400 and "Conversion to CSV already started" in again.text
+    assert again.status_code == 400
+    assert again.json()["validation_errors"] == {"non_field_errors": ["Conversion to CSV already started"]}
 
     done = wait_for_snapshot(actor, p["project"], snapshot["id"])
     assert done["converted_formats"] == [{"id": body["converted_format"], "status": "completed", "export_type": "CSV", "traceback": None}]
     csv = actor.client.get(f"{base}/download?exportType=CSV")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("application/csv")
-    assert csv.headers["filename"].endswith(".csv")
+    assert csv.headers["filename"].endswith(".csv") and csv.text == on_the_fly.text
     # The snapshot's CSV is the easy export's CSV of the same tasks.
     assert csv.text == actor.client.get(f"/api/projects/{p['project']}/export?exportType=CSV&download_all_tasks=true").text
 
@@ -130,7 +134,13 @@ def test_convert_and_download_converted(actor, exported_project, settings):
     assert not [path for path in (settings.data_dir / "export").rglob("*") if path.is_file()]
 
 
-def test_multi_file_conversion_is_a_zip(actor, db):
+def snapshot_name(snapshot: dict, project_id: int, actor) -> str:
+    """The snapshot file's stem ("project-<id>-at-<time>-<md5 prefix>")."""
+    response = actor.client.get(f"/api/projects/{project_id}/exports/{snapshot['id']}/download")
+    return response.headers["filename"].rsplit(".", 1)[0]
+
+
+def test_multi_file_conversion_is_a_zip(actor, db, settings):
     project_id = create_project(actor, label_config=BBOX_CONFIG)
     task = add_task(db, project_id, {"image": "http://example.com/cat.jpg"}, inner_id=1)
     add_annotation(db, task, project_id, actor.user_id, [{
@@ -139,6 +149,14 @@ def test_multi_file_conversion_is_a_zip(actor, db):
     db.commit()
     snapshot = create_snapshot(actor, project_id)
     base = f"/api/projects/{project_id}/exports/{snapshot['id']}"
+    on_the_fly = actor.client.get(f"{base}/download?exportType=VOC")
+    assert on_the_fly.status_code == 200 and on_the_fly.headers["content-type"] == "application/zip"
+    # The converter names a remote image "<md5 of its URL>__<file name>" (without downloading it).
+    xml_name = f"Annotations/{hashlib.md5(b'http://example.com/cat.jpg').hexdigest()[:8]}__cat.xml"
+    assert set(zipfile.ZipFile(io.BytesIO(on_the_fly.content)).namelist()) == {"Annotations/", "images/", xml_name}
+    assert not [path for path in (settings.data_dir / "export" / "tmp").rglob("*")], "the work folder is deleted"
+    bogus = actor.client.get(f"{base}/download?exportType=BOGUS")
+    assert bogus.status_code == 400 and bogus.json()["validation_errors"] == {"exportType": ["BOGUS is not supported export format"]}
     for export_type in ("YOLO", "COCO", "VOC"):
         assert actor.client.post(f"{base}/convert", json={"export_type": export_type}).status_code == 200
     done = wait_for_snapshot(actor, project_id, snapshot["id"])
@@ -239,6 +257,23 @@ def test_bad_snapshot_options_are_refused_and_nothing_is_written(actor, exported
     assert response.status_code == 400, response.text
     assert field in response.json()["validation_errors"]
     assert db.scalar(select(Export.id)) is None
+
+
+def test_bad_option_errors_are_nested_like_label_studio(actor, exported_project):
+    response = actor.client.post(f"/api/projects/{exported_project['project']}/exports/", json={
+        "task_filter_options": {"skipped": "sometimes", "view": "abc"}, "annotation_filter_options": {"usual": "maybe"},
+        "serialization_options": {"predictions": {"only_id": "x"}, "drafts": 5}})
+    assert response.json()["validation_errors"] == {  # Label Studio 1.23.2's answer to the same body
+        "task_filter_options": {"view": ["A valid integer is required."], "skipped": ['"sometimes" is not a valid choice.']},
+        "annotation_filter_options": {"usual": ["Must be a valid boolean."]},
+        "serialization_options": {"drafts": {"non_field_errors": ["Invalid data. Expected a dictionary, but got int."]},
+                                  "predictions": {"only_id": ["Must be a valid boolean."]}},
+    }
+    not_an_object = actor.client.post(f"/api/projects/{exported_project['project']}/exports/", json={"task_filter_options": "all"})
+    assert not_an_object.json()["validation_errors"] == {
+        "task_filter_options": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}}
+    again = actor.client.post(f"/api/projects/{exported_project['project']}/exports/", json={"title": None})
+    assert again.json()["validation_errors"] == {"title": ["This field may not be null."]}
 
 
 def test_bad_conversions(actor, exported_project, db):

@@ -19,9 +19,8 @@ from core import label_config as lc
 from core.config import Settings
 from core.db.engine import transaction
 from core.errors import DomainError, ValidationError
-from core.exports.convert import needs_region_ids, package, write_converted
-from core.exports.json_export import ExportOptions, ExportPlan, TaskFilters, snapshot_chunks, snapshot_tasks
-from core.exports.json_min import ControlMatcher, task_items
+from core.exports.json_export import ExportOptions, ExportPlan, TaskFilters, snapshot_chunks
+from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.media import upload_root
 from core.exports.models import COMPLETED, FAILED, IN_PROGRESS, ConvertedFormat, Export
 from core.exports.snapshots import CONVERTED_DIR, export_root
@@ -165,14 +164,8 @@ def run_convert(session_factory: sessionmaker[Session], settings: Settings, job_
     try:
         if not source.is_file():
             raise ValidationError({"export": ["The export snapshot has no file"]})
-        matcher = ControlMatcher(parsed_config, needs_region_ids(export_type, parsed_config))
-        if export_type == "JSON":
-            (work / "out").mkdir()
-            shutil.copyfile(source, work / "out" / "result.json")
-        else:
-            write_converted(export_type, lambda: _snapshot_items(source, matcher), work / "out", parsed_config,
-                            upload_dir=upload_root(settings.data_dir), download_resources=download_resources)
-        packaged = package(work / "out", allow_empty=False)
+        packaged = convert_snapshot_file(source, export_type, parsed_config, work, upload_dir=upload_root(settings.data_dir),
+                                         download_resources=download_resources)
         if packaged is None:
             raise DomainError("No converted file found, probably there are no annotations in the export snapshot")
         relative = f"{project_id}/{CONVERTED_DIR}/{converted_id}/{source.stem}{packaged.suffix}"
@@ -200,14 +193,3 @@ def _traceback(error: Exception) -> str:
     return "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
-def _snapshot_items(source: Path, matcher: ControlMatcher):
-    with open(source, "rb") as lines:
-        for task in snapshot_tasks(lines):
-            yield from _items_of(task, matcher)
-
-
-def _items_of(task: dict, matcher: ControlMatcher):
-    annotations = task.get("annotations")
-    if annotations is None:
-        return ()
-    return task_items(task["id"], task.get("data"), annotations, matcher)

@@ -5,6 +5,7 @@ Files live under settings.data_dir / "export" / <project id>/."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from sqlalchemy import delete, select
 
 from core.context import Context
 from core.errors import NotFound, ValidationError
-from core.exports.convert import KNOWN_FORMATS, UNSUPPORTED_FORMATS
+from core import label_config as lc
+from core.exports.convert import KNOWN_FORMATS, UNSUPPORTED_FORMATS, check_format
+from core.exports.media import upload_root
+from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.formats import ALL_FORMAT_NAMES
 from core.exports.models import COMPLETED, CREATED, FAILED, IN_PROGRESS, ConvertedFormat, Export
 from core.jobs.service import start_job
@@ -72,9 +76,15 @@ def parse_snapshot_options(body: Any) -> tuple[str | None, dict]:
     """(title, options) from a create body, checked as Label Studio's ExportCreateSerializer does."""
     data = Input(body if body is not None else {})
     title = data.string("title", allow_null=False, max_length=2048)
-    raw = {name: data.dict_(name) for name in ("task_filter_options", "annotation_filter_options", "serialization_options")}
     data.done()
     errors: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    for name in ("task_filter_options", "annotation_filter_options", "serialization_options"):
+        value = data.data.get(name)
+        if value is not None and not isinstance(value, dict):
+            errors[name] = {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(value).__name__}."]}
+            value = None
+        raw[name] = value
     options: dict[str, Any] = {}
     if raw["task_filter_options"] is not None:
         given, problems = raw["task_filter_options"], {}
@@ -230,28 +240,41 @@ def convert_snapshot(ctx: Context, project_id: int, export_id: int, body: Any) -
 @dataclass(frozen=True)
 class SnapshotFile:
     path: Path
-    name: str  # as Label Studio's Content-Disposition names it: "export/<project>/<file>"
+    name: str  # the Content-Disposition file name, as Label Studio names it
     content_type: str
+    cleanup: Path | None = None  # a work folder to delete once the file is sent
 
 
 def snapshot_file(ctx: Context, project_id: int, export_id: int, export_type: str | None) -> SnapshotFile:
-    """GET .../download: the snapshot's JSON, or its conversion to `export_type`."""
+    """GET .../download: the snapshot's JSON, its finished conversion to `export_type`, or (like Label
+    Studio 1.23.2 with its default flags) a conversion made now when none was asked for before."""
     export = _get_export(ctx, project_id, export_id)
     if export.status != COMPLETED or not export.file:
         raise NotFound("Export is not completed")
-    relative = export.file
-    if export_type is not None and export_type != "JSON":
-        converted = ctx.session.scalar(
-            select(ConvertedFormat).where(ConvertedFormat.export_id == export.id, ConvertedFormat.export_type == export_type)
-            .order_by(ConvertedFormat.id)
-        )
-        if converted is None:
-            raise NotFound(f"{export_type} format is not converted yet")
-        if converted.status != COMPLETED or not converted.file:
-            raise NotFound(f"{export_type} format is not converted yet")
-        relative = converted.file
-    path = export_root(ctx.settings.data_dir) / relative
-    if not path.is_file():
+    root = export_root(ctx.settings.data_dir)
+    source = root / export.file
+    if not source.is_file():
         raise NotFound("Can't get file")
-    extension = path.suffix.lstrip(".")
-    return SnapshotFile(path, f"export/{export.project_id}/{path.name}", f"application/{extension}")
+    if export_type is None or export_type == "JSON":
+        return SnapshotFile(source, f"export/{export.project_id}/{source.name}", "application/json")
+    converted = ctx.session.scalar(
+        select(ConvertedFormat).where(ConvertedFormat.export_id == export.id, ConvertedFormat.export_type == export_type,
+                                      ConvertedFormat.status == COMPLETED).order_by(ConvertedFormat.id.desc())
+    )
+    if converted is not None and converted.file and (root / converted.file).is_file():
+        path = root / converted.file
+        return SnapshotFile(path, path.name, f"application/{path.suffix.lstrip('.')}")
+    check_format(export_type, "exportType")
+    project = ctx.session.get(Project, export.project_id)
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="download-", dir=root / "tmp"))
+    try:
+        packaged = convert_snapshot_file(source, export_type, lc.parsed_label_config(project.label_config), work,
+                                         upload_dir=upload_root(ctx.settings.data_dir), download_resources=False)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if packaged is None:
+        shutil.rmtree(work, ignore_errors=True)
+        raise NotFound("Can't get file")
+    return SnapshotFile(packaged.path, source.stem + packaged.suffix, packaged.content_type, cleanup=work)

@@ -2,6 +2,9 @@
 snapshots (/api/projects/{id}/exports/...) written and converted by jobs."""
 from __future__ import annotations
 
+import shutil
+
+from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, StreamingResponse
 
 from core.errors import ValidationError
@@ -81,8 +84,9 @@ def convert_view(req: ApiRequest):
 
 def download_view(req: ApiRequest):
     found = snapshot_file(req.ctx, req.path["id"], req.path["export_pk"], req.query.get("exportType"))
-    headers = {"Content-Disposition": f'attachment; filename="{found.name}"', "filename": found.path.name}
-    return FileResponse(found.path, media_type=found.content_type, headers=headers)
+    headers = {"Content-Disposition": f'attachment; filename="{found.name}"', "filename": found.name.rsplit("/", 1)[-1]}
+    cleanup = BackgroundTask(shutil.rmtree, found.cleanup, ignore_errors=True) if found.cleanup else None
+    return FileResponse(found.path, media_type=found.content_type, headers=headers, background=cleanup)
 
 
 routes = [

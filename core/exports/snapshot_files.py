@@ -1,0 +1,33 @@
+"""A snapshot's JSON file converted to another format: read back a task at a time, written by the
+format's converter into a work folder, packaged as Label Studio packages conversions."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from core.exports.convert import PackagedExport, needs_region_ids, package, write_converted
+from core.exports.json_export import snapshot_tasks
+from core.exports.json_min import ControlMatcher, task_items
+
+
+def snapshot_items(source: Path, matcher: ControlMatcher) -> Iterator[dict]:
+    with open(source, "rb") as lines:
+        for task in snapshot_tasks(lines):
+            annotations = task.get("annotations")
+            if annotations is not None:
+                yield from task_items(task["id"], task.get("data"), annotations, matcher)
+
+
+def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping[str, Any], work: Path, *,
+                          upload_dir: Path | None, download_resources: bool) -> PackagedExport | None:
+    """The converted file inside `work` (None when the format wrote nothing, as Label Studio reports)."""
+    output = work / "out"
+    if export_type == "JSON":
+        output.mkdir(parents=True)
+        shutil.copyfile(source, output / "result.json")
+    else:
+        matcher = ControlMatcher(parsed_config, needs_region_ids(export_type, parsed_config))
+        write_converted(export_type, lambda: snapshot_items(source, matcher), output, parsed_config,
+                        upload_dir=upload_dir, download_resources=download_resources)
+    return package(output, allow_empty=False)
