@@ -237,6 +237,9 @@ def test_serialization_options_expand_predictions_and_annotators(actor, exported
     prediction = annotated["predictions"][0]
     assert prediction["id"] == p["prediction"] and prediction["result"] == [SENTIMENT]
     assert prediction["score"] == 0.5 and prediction["model_version"] == "m1" and prediction["task"] == p["annotated"]
+    # Label Studio's PredictionSerializer keys, in its order.
+    assert list(prediction) == ["id", "result", "model_version", "created_ago", "score", "cluster", "neighbors", "mislabeling",
+                                "created_at", "updated_at", "model", "model_run", "task", "project"]
     assert annotated["annotations"][0]["completed_by"] == {"id": actor.user_id, "email": actor.email, "first_name": "", "last_name": ""}
     assert annotated["drafts"] == []
 

@@ -455,12 +455,36 @@ def _completed_by_users(session: Session, annotations: dict[int, list]) -> dict[
             for row in rows}
 
 
+_NBSP = "\xa0"
+_TIME_UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
+
+
+def _created_ago(created_at: datetime | None) -> str:
+    """Django's timesince as Label Studio renders created_ago: the two largest adjacent units."""
+    if created_at is None:
+        return ""
+    seconds = int((utcnow() - created_at).total_seconds())
+    if seconds < 60:
+        return f"0{_NBSP}minutes"
+    for index, (size, name) in enumerate(_TIME_UNITS):
+        count, rest = divmod(seconds, size)
+        if count:
+            parts = [f"{count}{_NBSP}{name}{'' if count == 1 else 's'}"]
+            if index + 1 < len(_TIME_UNITS):
+                next_size, next_name = _TIME_UNITS[index + 1]
+                if rest // next_size:
+                    parts.append(f"{rest // next_size}{_NBSP}{next_name}{'' if rest // next_size == 1 else 's'}")
+            return ", ".join(parts)
+    return f"0{_NBSP}minutes"
+
+
 def _prediction_json(row) -> dict:
-    """Label Studio's PredictionSerializer fields, without created_ago (a time relative to the reader)."""
+    """Label Studio's PredictionSerializer fields (the expanded predictions of a snapshot)."""
     return {
         "id": row.id,
         "result": _raw_json(row.result, []),
         "model_version": row.model_version or "",
+        "created_ago": _created_ago(row.created_at),
         "score": row.score,
         "cluster": row.cluster,
         "neighbors": _raw_json(row.neighbors),
