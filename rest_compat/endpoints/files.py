@@ -19,6 +19,7 @@ def _render(req: ApiRequest, upload) -> dict:
 
 
 def get_view(req: ApiRequest):
+    """Get a file upload: id, stored name, size."""
     return _render(req, service.get_file_upload(req.ctx, req.path["id"]))
 
 
@@ -35,6 +36,7 @@ def _patch_view(req: ApiRequest):
 
 
 async def patch_endpoint(request: Request) -> Response:
+    """Replace the uploaded file (multipart "file")."""
     settings = request.app.state.settings
     form, body = None, b""
     try:
@@ -48,20 +50,24 @@ async def patch_endpoint(request: Request) -> Response:
 
 
 def delete_view(req: ApiRequest):
+    """Delete a file upload and its file."""
     service.delete_file_upload(req.ctx, req.path["id"])
 
 
 def list_view(req: ApiRequest):
+    """List the caller's file uploads of the project (all=true, or ids=[...])."""
     all_uploads = parse_bool(req.query.get("all", "false")) or False
     uploads = service.list_file_uploads(req.ctx, req.path["id"], all_uploads=all_uploads, ids_param=req.query.get("ids"))
     return [_render(req, upload) for upload in uploads]
 
 
 def delete_many_view(req: ApiRequest):
+    """Delete file uploads of the project (file_upload_ids, or all)."""
     return {"deleted": service.delete_file_uploads(req.ctx, req.path["id"], req.json(default={}))}
 
 
 def download_view(req: ApiRequest):
+    """Download an uploaded file (members of the owning organization only)."""
     served = service.open_uploaded_file(req.ctx, req.path["filename"])
     # Never a document from our origin: no sniffing, scripts sandboxed, active types downloaded.
     headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}

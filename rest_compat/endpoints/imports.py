@@ -92,6 +92,8 @@ def _import_view(req: ApiRequest):
 
 
 async def import_endpoint(request: Request) -> Response:
+    """Import tasks: a JSON body (one task or a list), multipart files (CSV, TSV, TXT, JSON, JSONL,
+    media) or url=. Small imports answer with the counts; big ones with {"import": id}."""
     settings = request.app.state.settings
     form = None
     try:
@@ -122,6 +124,7 @@ def _reimport_view(req: ApiRequest):
 
 
 async def reimport_endpoint(request: Request) -> Response:
+    """Create the tasks of file uploads made with commit_to_project=false (replacing earlier ones)."""
     settings = request.app.state.settings
     try:
         body = await _read_body(request, settings.max_body_bytes)
@@ -137,6 +140,8 @@ def import_predictions_view(req: ApiRequest):
 def import_status_view(req: ApiRequest):
     return project_import_json(file_imports.get_import_status(req.ctx, req.path["id"], req.path["import_pk"]))
 
+
+import_endpoint.status = reimport_endpoint.status = 201  # for the generated OpenAPI document
 
 routes = [
     *api_route("/api/projects/{id:int}/import", {"POST": import_endpoint}),
