@@ -25,6 +25,8 @@ class Settings:
     url_fetch_timeout_seconds: float = 30.0
     # Imports of files up to this total size run in the request; bigger ones run as a job.
     import_sync_max_bytes: int = 2 * 1024 * 1024
+    # JSON bodies bigger than this are spooled to disk and imported by a job (bounded memory).
+    import_json_sync_max_bytes: int = 32 * 1024 * 1024
     # Tasks per transaction in import jobs (each batch commits with its progress).
     import_batch_size: int = 5000
     # Data Manager actions over more tasks than this run as a "dm_action" job on the workers.
@@ -62,6 +64,7 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
         max_body_bytes=int(os.environ.get("LABELGRAPH_MAX_BODY_BYTES", 256 * 1024 * 1024)),
         allowed_url_hosts=tuple(h.strip() for h in os.environ.get("LABELGRAPH_ALLOWED_URL_HOSTS", "").split(",") if h.strip()),
         import_sync_max_bytes=int(os.environ.get("LABELGRAPH_IMPORT_SYNC_MAX_BYTES", 2 * 1024 * 1024)),
+        import_json_sync_max_bytes=int(os.environ.get("LABELGRAPH_IMPORT_JSON_SYNC_MAX_BYTES", 32 * 1024 * 1024)),
         import_batch_size=int(os.environ.get("LABELGRAPH_IMPORT_BATCH_SIZE", 5000)),
         dm_action_job_threshold=int(os.environ.get("LABELGRAPH_DM_ACTION_JOB_THRESHOLD", 5000)),
     )

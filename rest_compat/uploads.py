@@ -117,3 +117,21 @@ def _abort(state: dict, form: MultipartForm) -> None:
     if state["out"] is not None:
         state["out"].close()
     form.remove_files()
+
+
+async def spool_body(request: Request, settings: Settings, name: str) -> MultipartForm:
+    """The whole body written to one incoming file (a big JSON import), as if uploaded as `name`."""
+    path = incoming_dir(settings) / uuid.uuid4().hex
+    incoming = IncomingFile(name, path, 0)
+    form = MultipartForm(files=[("file", incoming)])
+    try:
+        with open(path, "wb") as out:
+            async for chunk in request.stream():
+                incoming.size += len(chunk)
+                if incoming.size > settings.max_body_bytes:
+                    raise PayloadTooLarge()
+                out.write(chunk)
+    except BaseException:
+        form.remove_files()
+        raise
+    return form

@@ -319,3 +319,17 @@ class TestOnWorkerProcesses:
         body = wait_for_import(actor.client, project_id, import_id)
         assert (body["status"], body["task_count"]) == ("completed", 200)
         assert_exact_rows(app.state.session_factory, project_id, 200)
+
+
+def test_a_big_json_body_is_spooled_to_disk_and_imported_by_a_job(app, actor, settings):
+    app.state.settings = settings.with_(import_json_sync_max_bytes=1000)
+    project_id = make_project(actor.client)
+    items = [{"data": {"text": f"t{i}", "number": i}, "annotations": [{"result": POSITIVE}]} for i in range(40)]
+    response = actor.client.post(f"/api/projects/{project_id}/import", json=items)
+    assert response.status_code == 201 and list(response.json()) == ["import"]
+    body = wait_for_import(actor.client, project_id, response.json()["import"])
+    assert (body["status"], body["task_count"], body["annotation_count"]) == ("completed", 40, 40)
+    assert_exact_rows(app.state.session_factory, project_id, 40)
+    # Small bodies keep Label Studio's synchronous answer.
+    small = actor.client.post(f"/api/projects/{project_id}/import", json=[{"text": "one", "number": 40}])
+    assert small.status_code == 201 and small.json()["task_count"] == 1

@@ -16,7 +16,7 @@ from core.tasks import service
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, _read_body, _run, api, api_route, domain_error_response, json_response
 from rest_compat.shapes.tasks import import_result_json, project_import_json
-from rest_compat.uploads import MultipartForm, is_multipart, read_multipart
+from rest_compat.uploads import MultipartForm, is_multipart, read_multipart, spool_body
 
 
 def _bool_param(req: ApiRequest, name: str, default: bool) -> bool:
@@ -91,6 +91,12 @@ def _import_view(req: ApiRequest):
     return import_result_json(service.import_tasks(req.ctx, req.path["id"], req.json(), options))
 
 
+def _is_big_json(request: Request, settings) -> bool:
+    declared = request.headers.get("content-length", "")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" and declared.isdigit() and int(declared) > settings.import_json_sync_max_bytes
+
+
 async def import_endpoint(request: Request) -> Response:
     """Import tasks: a JSON body (one task or a list), multipart files (CSV, TSV, TXT, JSON, JSONL,
     media) or url=. Small imports answer with the counts; big ones with {"import": id}."""
@@ -99,6 +105,8 @@ async def import_endpoint(request: Request) -> Response:
     try:
         if is_multipart(request):
             form, body = await read_multipart(request, settings), b""
+        elif _is_big_json(request, settings):
+            form, body = await spool_body(request, settings, "tasks.json"), b""
         else:
             body = await _read_body(request, settings.max_body_bytes)
     except DomainError as exc:
