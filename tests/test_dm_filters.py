@@ -132,6 +132,12 @@ def test_boolean_and_datetime_values_in_task_data(add_tasks, query):
     assert query(one("data.at", "in", "Datetime", {"min": "2023-01-01T00:00:00.000Z", "max": "2023-12-31T00:00:00.000Z"})) == [ids[1]]
 
 
+def test_huge_numbers_in_task_data_do_not_fail(add_tasks, query):
+    ids = add_tasks([{"n": "9" * 500}, {"n": "1e9999"}, {"n": 1e300}, {"n": "5"}])
+    assert query(one("data.n", "greater", "Number", 10)) == ids[:3]
+    assert query(None, ["-tasks:data.n"]) == [ids[0], ids[3], ids[1], ids[2]]  # text (byte-wise) before numbers
+
+
 def test_conjunctions_and_child_filters(add_tasks, query):
     ids = add_tasks([{"t": "x", "n": 1}, {"t": "y", "n": 2}, {"t": "x", "n": 3}])
     x = {"filter": "filter:tasks:data.t", "operator": "equal", "type": "String", "value": "x"}

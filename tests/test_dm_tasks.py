@@ -166,6 +166,17 @@ def test_bad_queries_are_400_in_label_studio_shape(actor, project, query):
     assert body["status_code"] == 400 and body["validation_errors"]
 
 
+def test_regex_python_accepts_and_postgresql_refuses(db_url, actor, project):
+    """SQLite matches with Python's re; PostgreSQL refuses named groups: a 400 there, not a 500."""
+    project_id, ids = project
+    q = json.dumps({"filters": one("data.text", "regex", "String", "(?P<name>[ab])")})
+    response = actor.client.get("/api/tasks/", params={"project": project_id, "query": q})
+    if db_url.startswith("sqlite"):
+        assert ids_of(response.json()) == ids[:2]
+    else:
+        assert response.status_code == 400 and "regular expression" in response.text
+
+
 def test_neither_project_nor_view(actor):
     response = actor.client.get("/api/tasks/")
     assert response.status_code == 404

@@ -36,8 +36,14 @@ DATA_PREFIX = "data."
 NESTED_KEY_SEPARATOR = "__"
 # Label Studio's placeholder for a task imported as a bare value (`{"$undefined$": ...}`).
 DATA_UNDEFINED_NAME = "$undefined$"
-# SQLite's CAST(text AS REAL) reads the longest numeric prefix; the same prefix read on PostgreSQL.
-NUMERIC_PREFIX = r"^\s*([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)"
+# SQLite's CAST(text AS REAL) reads the longest numeric prefix; the same prefix read on PostgreSQL
+# (digit runs bounded: PostgreSQL's regex limit is 255 repetitions, and NUMERIC must not overflow).
+NUMERIC_PREFIX = r"^\s*([-+]?([0-9]{1,250}\.?[0-9]{0,250}|\.[0-9]{1,250})([eE][-+]?[0-9]{1,4})?)"
+
+
+def _pg_clamped_float(numeric_sql: str) -> str:
+    """NUMERIC -> DOUBLE PRECISION without PostgreSQL's overflow error (SQLite gives +-Inf)."""
+    return f"CAST(LEAST(GREATEST({numeric_sql}, -1e308), 1e308) AS DOUBLE PRECISION)"
 
 
 def data_key_path(column: str) -> tuple[str, ...]:
@@ -164,9 +170,10 @@ def _number_sqlite(element, compiler, **kw):
 def _number_pg(element, compiler, **kw):
     text = _text_pg_sql(compiler, element, **kw)
     prefix = compiler.process(bindparam(None, NUMERIC_PREFIX, type_=Text()), **kw)
+    zero = "'0'"  # no numeric prefix reads as 0, as in SQLite (GREATEST/LEAST would skip a NULL)
     return (
         f"CASE WHEN ({text}) IS NULL THEN NULL "
-        f"ELSE COALESCE(CAST(substring(({text}) FROM {prefix}) AS DOUBLE PRECISION), 0) END"
+        f"ELSE {_pg_clamped_float(f'CAST(COALESCE(substring(({text}) FROM {prefix}), {zero}) AS NUMERIC)')} END"
     )
 
 
@@ -179,7 +186,8 @@ def _sort_number_sqlite(element, compiler, **kw):
 @compiles(json_key_sort_number, "postgresql")
 def _sort_number_pg(element, compiler, **kw):
     data, path = _pg_parts(compiler, element, **kw)
-    return f"CASE WHEN jsonb_typeof({data} #> {path}) = 'number' THEN CAST({data} #>> {path} AS DOUBLE PRECISION) END"
+    number = _pg_clamped_float(f"CAST({data} #>> {path} AS NUMERIC)")
+    return f"CASE WHEN jsonb_typeof({data} #> {path}) = 'number' THEN {number} END"
 
 
 def _json_scalar_type(value: Any) -> str:

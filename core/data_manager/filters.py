@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, exists, false, literal, not_, or_, true
+from sqlalchemy import Text, and_, cast, exists, false, literal, not_, or_, select, true
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from core.annotations.models import Annotation
@@ -378,3 +380,22 @@ _SPECIAL = {
     "annotations_ids": _annotation_ids,
     "predictions_model_versions": _model_versions,
 }
+
+
+def check_patterns_on_database(session: Session, filters: dict[str, Any] | None) -> None:
+    """PostgreSQL's regular expressions are not Python's: a pattern Python accepts may still be
+    refused there, which would fail the whole query. Each regex filter's pattern is tried first
+    (in a savepoint) and refused as a ValidationError."""
+    if not isinstance(filters, dict) or session.get_bind().dialect.name != "postgresql":
+        return
+    patterns = set()
+    for raw in filters.get("items") or []:
+        for item in (raw, raw.get("child_filter") if isinstance(raw, dict) else None):
+            if isinstance(item, dict) and item.get("operator") == REGEX and isinstance(item.get("value"), str) and valid_regex(item["value"]):
+                patterns.add(item["value"])
+    for pattern in sorted(patterns):
+        try:
+            with session.begin_nested():
+                session.execute(select(literal("").regexp_match(pattern)))
+        except DBAPIError:
+            raise _error(f"Invalid regular expression: {pattern!r}")

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Select, false, select
 
 from core.context import Context
-from core.data_manager.filters import compile_filters
+from core.data_manager.filters import check_patterns_on_database, compile_filters
 from core.data_manager.ordering import compile_ordering
 from core.errors import ValidationError
 from core.tasks.models import Task
@@ -45,6 +45,7 @@ def resolve_selection(
     ({"all": true, "excluded": [...]} or {"all": false, "included": [...]}), in `ordering`.
     Checks that the project belongs to the caller's organization (NotFound otherwise)."""
     project = get_org_project(ctx, project_id)
+    check_patterns_on_database(ctx.session, filters)
     conditions = [Task.project_id == project.id, compile_filters(filters, project)]
     selected = selection_condition(selected_items)
     if selected is not None:

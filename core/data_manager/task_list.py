@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.context import Context
 from core.data_manager.columns import COMPUTED_COLUMNS
-from core.data_manager.filters import FILTER_PREFIX, compile_filters
+from core.data_manager.filters import FILTER_PREFIX, check_patterns_on_database, compile_filters
 from core.data_manager.models import View
 from core.data_manager.ordering import compile_ordering, parse_ordering_term
 from core.data_manager.selection import selection_condition
@@ -110,6 +110,7 @@ def list_data_manager_tasks(
     if not project_id:
         raise NotFound("Neither project nor view id specified")
     project = get_org_project(ctx, project_id)
+    check_patterns_on_database(ctx.session, query.filters)
     conditions = [compile_filters(query.filters, project)]
     selected = selection_condition(query.selected_items)
     if selected is not None:
