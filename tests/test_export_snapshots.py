@@ -334,3 +334,19 @@ def test_view_filter_and_selection_choose_the_tasks(actor, exported_project, db)
     # A view Label Studio cannot find is ignored.
     snapshot = create_snapshot(actor, p["project"], {"task_filter_options": {"view": 999999}})
     assert snapshot["counters"] == {"task_number": 3}
+
+
+def test_a_failing_export_job_marks_the_snapshot_failed(actor, exported_project, db):
+    from core.data_manager.models import View
+
+    p = exported_project
+    view = View(project_id=p["project"], user_id=actor.user_id, data={},
+                filters={"conjunction": "and", "items": [{"filter": "filter:tasks:no_such_column", "operator": "equal",
+                                                           "type": "Number", "value": 1}]})
+    db.add(view)
+    db.commit()
+    snapshot = create_snapshot(actor, p["project"], {"task_filter_options": {"view": view.id}})
+    assert snapshot["status"] == "failed" and snapshot["finished_at"]
+    job = db.get(Job, db.get(Export, snapshot["id"]).job_id)
+    assert job.status == "failed" and job.error
+    assert actor.client.get(f"/api/projects/{p['project']}/exports/{snapshot['id']}/download").status_code == 404

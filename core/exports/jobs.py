@@ -30,6 +30,7 @@ from core.projects.models import Project
 from core.timeutil import utcnow
 
 EXPORT_KIND = "export"
+PROGRESS_EVERY_CHUNKS = 5  # a chunk is a batch of tasks (json_export.BATCH_SIZE)
 CONVERT_KIND = "export_convert"
 
 
@@ -91,24 +92,36 @@ def _count_lines(path: Path) -> int:
 def run_export(session_factory: sessionmaker[Session], settings: Settings, job_id: int) -> dict[str, Any]:
     with transaction(session_factory) as session:
         export_id = session.get_one(Job, job_id).payload["export_id"]
-        export = session.get(Export, export_id)
-        if export is None:
-            return {"export_id": export_id, "deleted": True}
-        if export.status == COMPLETED:
-            return {"export_id": export_id, "task_number": (export.counters or {}).get("task_number", 0)}
-        project = session.get_one(Project, export.project_id)
-        plan = snapshot_plan(session, project, export)
-        export.status = IN_PROGRESS
-        project_id = project.id
+    try:
+        with transaction(session_factory) as session:
+            export = session.get(Export, export_id)
+            if export is None:
+                return {"export_id": export_id, "deleted": True}
+            if export.status == COMPLETED:
+                return {"export_id": export_id, "task_number": (export.counters or {}).get("task_number", 0)}
+            project = session.get_one(Project, export.project_id)
+            export.status = IN_PROGRESS
+            project_id = project.id
+            plan = snapshot_plan(session, project, export)  # a view's filters may no longer compile
+    except Exception as error:
+        if not _is_transient(error):
+            _mark(session_factory, Export, export_id, FAILED)
+        raise
     root = export_root(settings.data_dir) / str(project_id)
     root.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".snapshot-", suffix=".json", dir=root)
     try:
         md5 = hashlib.md5(usedforsecurity=False)
+        written = 0
         with open(handle, "wb") as out:
-            for chunk in snapshot_chunks(session_factory, plan):
+            for number, chunk in enumerate(snapshot_chunks(session_factory, plan)):
                 md5.update(chunk)
                 out.write(chunk)
+                # Tasks are separated by ",\n" (orjson never writes a raw newline inside one).
+                written += chunk.count(b",\n") + (1 if number == 1 else 0)
+                if number % PROGRESS_EVERY_CHUNKS == 0 and number:
+                    with transaction(session_factory) as session:
+                        report_progress(session, job_id, written)
         task_number = _count_lines(Path(temporary))
         digest = md5.hexdigest()
         name = f"project-{project_id}-at-{utcnow().strftime('%Y-%m-%d-%H-%M')}-{digest[:8]}.json"
