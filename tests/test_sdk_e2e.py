@@ -534,26 +534,6 @@ def test_import_predictions_and_validate_label_config(target):
     assert err.value.status_code == 400
 
 
-def test_webhooks(target):
-    ls = target.client()
-    project = create_project(target, ls)
-    # A public IP literal: Label Studio resolves webhook host names when saving (no DNS here)
-    hook = ls.webhooks.create(url="http://93.184.216.34/labelgraph-hook", project=project.id,
-                              send_for_all_actions=False, actions=["ANNOTATION_CREATED"], send_payload=True)
-    assert isinstance(hook.id, int)
-    assert hook.url == "http://93.184.216.34/labelgraph-hook"
-    assert hook.project == project.id
-    assert list(hook.actions) == ["ANNOTATION_CREATED"]
-    assert hook.id in [h.id for h in ls.webhooks.list(project=str(project.id))]
-    assert ls.webhooks.get(hook.id).url == hook.url
-    changed = ls.webhooks.update(hook.id, url="http://93.184.216.34/other", is_active=False)
-    assert changed.url == "http://93.184.216.34/other" and changed.is_active is False
-    ls.webhooks.delete(hook.id)
-    with pytest.raises(ApiError) as err:
-        ls.webhooks.get(hook.id)
-    assert err.value.status_code == 404
-
-
 def test_export_snapshot_create_poll_download(target):
     """The snapshot flow (what exports.as_json does on Enterprise): create, poll, download, list, delete."""
     ls = target.client()
