@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.data_manager.models import View
+from graphql_api.data_manager.task_list import filtered_tasks
 from graphql_api.relay import Connection, Node, to_global_id
 from graphql_api.tasks.types import TaskNode
 from graphql_api.timestamps import utc
@@ -61,8 +62,6 @@ class ViewNode(Node):
 
     @strawberry.field(description="The tasks this tab shows, with its filters and ordering (offset cursors).")
     async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TaskNode]:
-        from graphql_api.data_manager.task_list import filtered_tasks
-
         return await filtered_tasks(info.context, project_id=None, view_id=self.pk, filters=None, ordering=[], first=first, after=after)
 
 
