@@ -425,3 +425,20 @@ def test_video_key_frames_are_interpolated_on_request(actor, db, tmp_path):
     wait_for_snapshot(actor, project_id, snapshot["id"])
     tasks = actor.client.get(f"/api/projects/{project_id}/exports/{snapshot['id']}/download").json()
     assert tasks[0]["annotations"][0]["result"] == extract_key_frames([track])
+
+
+def test_easy_export_copies_uploaded_audio_by_default_like_label_studio(actor, db, settings):
+    upload_dir = settings.data_dir / "media" / "upload"
+
+    def uploaded(project_id):
+        write_wave(upload_dir / str(project_id) / "clip.wav", 0.5)
+        return {"audio": f"/data/upload/{project_id}/clip.wav"}
+
+    project_id = build_project(actor, db, ASR, [(uploaded, [([region("transcription", "audio", "textarea", {"text": ["hi"]})], False)])])
+    response = actor.client.get(f"/api/projects/{project_id}/export?exportType=ASR_MANIFEST")
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert set(archive.namelist()) == {"audio/", "audio/clip.wav", "manifest.json"}
+    assert json.loads(archive.read("manifest.json")) == {"audio_filepath": "audio/clip.wav", "duration": 0.5, "text": "hi",
+                                                         "annotator": str(actor.user_id)}  # completed_by is an id here
+    without = actor.client.get(f"/api/projects/{project_id}/export?exportType=ASR_MANIFEST&download_resources=false")
+    assert zipfile.ZipFile(io.BytesIO(without.content)).read("manifest.json") == b""

@@ -84,11 +84,6 @@ def snapshot_plan(session: Session, project: Project, export: Export) -> ExportP
     )
 
 
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as file:
-        return sum(1 for line in file if line.strip() not in (b"[]", b""))
-
-
 def run_export(session_factory: sessionmaker[Session], settings: Settings, job_id: int) -> dict[str, Any]:
     with transaction(session_factory) as session:
         export_id = session.get_one(Job, job_id).payload["export_id"]
@@ -122,7 +117,7 @@ def run_export(session_factory: sessionmaker[Session], settings: Settings, job_i
                 if number % PROGRESS_EVERY_CHUNKS == 0 and number:
                     with transaction(session_factory) as session:
                         report_progress(session, job_id, written)
-        task_number = _count_lines(Path(temporary))
+        task_number = written
         digest = md5.hexdigest()
         name = f"project-{project_id}-at-{utcnow().strftime('%Y-%m-%d-%H-%M')}-{digest[:8]}.json"
         final = root / name

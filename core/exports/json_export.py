@@ -47,7 +47,7 @@ _DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEY
 class ExportOptions:
     export_type: str = "JSON"
     download_all_tasks: bool = False  # False: only tasks with at least one annotation (skips count)
-    download_resources: bool = False  # resources stay where they are for JSON formats
+    download_resources: bool = False  # copy uploaded media into VOC / ASR archives (WITH_IMAGES formats always do)
     task_ids: tuple[int, ...] | None = None
     # Snapshot options (Label Studio's task_filter_options / annotation_filter_options / serialization_options).
     task_filters: "TaskFilters | None" = None

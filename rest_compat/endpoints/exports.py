@@ -27,9 +27,11 @@ def _export_options(req: ApiRequest) -> ExportOptions:
     query = req.query
     errors: dict[str, list[str]] = {}
     flags = {}
-    for name in ("download_all_tasks", "download_resources", "interpolate_key_frames"):
+    # Label Studio's defaults: CONVERTER_DOWNLOAD_RESOURCES is on, INTERPOLATE_KEY_FRAMES off.
+    defaults = {"download_all_tasks": False, "download_resources": True, "interpolate_key_frames": False}
+    for name, default in defaults.items():
         raw = query.get(name)
-        flags[name] = False if raw is None else parse_bool(raw)
+        flags[name] = default if raw is None else parse_bool(raw)
         if flags[name] is None:
             errors[name] = ["Must be a valid boolean."]
     raw_ids = [part for value in (query.getlist("ids[]") or query.getlist("ids")) for part in value.split(",") if part.strip()]
