@@ -2,16 +2,26 @@
 from the first Labels control's spans, as label_studio_sdk's converter writes it."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from nltk.tokenize.treebank import TreebankWordTokenizer  # the converter's tokenizer: same tokens
+from core.errors import ValidationError
 
-_TOKENIZER = TreebankWordTokenizer()
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    """NLTK's Treebank tokenizer, the converter's: the same tokens. Imported on first use so the
+    other formats work without NLTK installed."""
+    try:
+        from nltk.tokenize.treebank import TreebankWordTokenizer
+    except ImportError as missing:
+        raise ValidationError({"export_type": ["CONLL2003 export needs the nltk package on the server"]}) from missing
+    return TreebankWordTokenizer()
 
 
 def tokens_and_tags(text: str, spans: list[dict] | None) -> tuple[list[str], list[str]]:
-    tokens_at = [(text[start:end], start) for start, end in _TOKENIZER.span_tokenize(text)]
+    tokens_at = [(text[start:end], start) for start, end in _tokenizer().span_tokenize(text)]
     if not spans or not all(span.get("start") is not None and span.get("end") is not None for span in spans):
         return [token for token, _ in tokens_at], ["O"] * len(tokens_at)
     pending = sorted(spans, key=lambda span: span["start"])
