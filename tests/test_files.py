@@ -163,3 +163,18 @@ def test_a_file_on_disk_without_an_upload_row_is_not_served(actor, settings):
     planted.parent.mkdir(parents=True, exist_ok=True)
     planted.write_bytes(b"planted")
     assert actor.client.get(f"/data/upload/{project_id}/planted.png").status_code == 404
+
+
+def test_an_upload_row_pointing_outside_the_upload_root_is_not_served(actor, db, settings):
+    """Even a row written behind the API's back cannot reach outside the root (symlink, '..')."""
+    project_id = make_project(actor)
+    (settings.data_dir / "secret_key").write_text("do not serve")
+    link = settings.data_dir / "upload" / str(project_id) / "link.png"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(settings.data_dir / "secret_key")
+    db.add_all([FileUpload(user_id=actor.user_id, project_id=project_id, file=f"upload/{project_id}/link.png"),
+                FileUpload(user_id=actor.user_id, project_id=project_id, file=f"upload/{project_id}/../../secret_key")])
+    db.commit()
+    for path in (f"/data/upload/{project_id}/link.png", f"/data/upload/{project_id}/%2e%2e/%2e%2e/secret_key"):
+        response = actor.client.get(path)
+        assert response.status_code == 404 and b"do not serve" not in response.content
