@@ -46,8 +46,15 @@ class _GraphQLView(GraphQL):
 
 
 # Only graphql-transport-ws: the legacy graphql-ws protocol would run operations before
-# connection_init, that is before authentication.
-_view = _GraphQLView(schema, graphql_ide="graphiql", subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+# connection_init, that is before authentication. Each jobProgress polls the database, so one
+# connection may hold only a few at once.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+_view = _GraphQLView(
+    schema,
+    graphql_ide="graphiql",
+    subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+)
 
 
 def _wants_graphiql(request: Request) -> bool:

@@ -3,7 +3,7 @@ one query from taking the server down."""
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.tools import merge_types
 
 from graphql_api.annotations.mutations import AnnotationMutations
@@ -30,6 +30,19 @@ Mutation = merge_types(
     "Mutation",
     (ProjectMutations, TaskMutations, AnnotationMutations, PredictionMutations, DataManagerMutations, ImportMutations, ExportMutations),
 )
+
+
+class FreshLoadersPerOperation(SchemaExtension):
+    """A websocket runs many operations on one context over its whole life: each operation
+    starts with empty DataLoader caches, so a query never answers with rows cached earlier."""
+
+    def on_operation(self):
+        context = self.execution_context.context
+        if getattr(context, "connection_params", None) is not None:  # set on websockets only
+            context.reset_loaders()
+        yield
+
+
 Subscription = merge_types("Subscription", (JobSubscriptions,))
 
 schema = strawberry.Schema(
@@ -38,6 +51,7 @@ schema = strawberry.Schema(
     # Over websockets (graphql-transport-ws) on /graphql; see graphql_api.app.
     subscription=Subscription,
     extensions=[
+        FreshLoadersPerOperation,
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),

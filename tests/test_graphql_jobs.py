@@ -95,6 +95,8 @@ def test_subscription_authenticates_with_the_connection_init_payload(client, act
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         connect(ws, {"Authorization": f"Token {actor.token}"})
         assert subscription_values(ws, JOB_PROGRESS, id=result["job"]["id"])[-1]["jobProgress"]["status"] == "COMPLETED"
+        # Queries run over the same connection, as that user.
+        assert subscription_values(ws, "{ me { email } }") == [{"me": {"email": actor.email}}]
     # Another organization's job: one null, then the end.
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         connect(ws, {"Authorization": f"Token {stranger.token}"})
