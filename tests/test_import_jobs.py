@@ -12,17 +12,16 @@ import time
 
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from core.db.engine import transaction
-from core.imports import jobs as import_jobs
 from core.imports.pipeline import ImportPlan
 from core.jobs.models import COMPLETED, FAILED, QUEUED, RUNNING, Job
 from core.jobs.runner import SKIPPED, execute_job
 from core.tasks.models import ProjectImport, Task
 from tests.conftest import BACKENDS, _free_port, _truncate_pg
-from tests.test_jobs import RecordingQueue, wait_for_job
+from tests.test_jobs import RecordingQueue
 from tests.test_jobs_redis import namespace, queued_messages, start_worker  # noqa: F401 (fixtures)
 
 CONFIG = '<View><Text name="text" value="$text"/><Choices name="s" toName="text"><Choice value="pos"/></Choices></View>'
