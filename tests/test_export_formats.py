@@ -4,7 +4,7 @@ Also the formats list against Label Studio's rule (DataExport.get_export_formats
 
 Media: image/audio URLs are remote (not downloaded by either side: the converter names them
 "images/<md5>__<name>") or files uploaded to this server (/data/upload/<project>/<file>, read from
-settings.data_dir/media/upload). For uploaded images Label Studio's converter writes the absolute
+settings.data_dir/upload). For uploaded images Label Studio's converter writes the absolute
 upload path into COCO `file_name`; we write "images/<name>" (the copy inside the archive), so only
 that field is compared by base name."""
 from __future__ import annotations
@@ -310,7 +310,7 @@ def write_wave(path: Path, seconds: float, rate: int = 8000) -> None:
 
 
 def test_asr_manifest_matches_the_converter(actor, db, tmp_path, settings):
-    upload_dir = settings.data_dir / "media" / "upload"
+    upload_dir = settings.data_dir / "upload"
 
     def uploaded(name, seconds):
         def data(project_id):
@@ -334,7 +334,7 @@ def test_asr_manifest_matches_the_converter(actor, db, tmp_path, settings):
 
 @pytest.mark.parametrize("export_type", ["COCO_WITH_IMAGES", "YOLO_WITH_IMAGES", "VOC"])
 def test_uploaded_images_are_copied_into_the_archive(actor, db, tmp_path, settings, export_type):
-    upload_dir = settings.data_dir / "media" / "upload"
+    upload_dir = settings.data_dir / "upload"
 
     def uploaded(project_id):
         path = upload_dir / str(project_id) / "photo.png"
@@ -428,7 +428,7 @@ def test_video_key_frames_are_interpolated_on_request(actor, db, tmp_path):
 
 
 def test_easy_export_copies_uploaded_audio_by_default_like_label_studio(actor, db, settings):
-    upload_dir = settings.data_dir / "media" / "upload"
+    upload_dir = settings.data_dir / "upload"
 
     def uploaded(project_id):
         write_wave(upload_dir / str(project_id) / "clip.wav", 0.5)

@@ -1,8 +1,7 @@
 """Where a converted export puts a task's media file (image, audio), as label_studio_sdk's converter
 names it when it does not download: remote URLs become "<dir>/<md5(url)[:8]>__<file name>".
 
-Files uploaded to this server (/data/upload/<project>/<file>, kept under settings.data_dir / "media" /
-"upload") are copied into the archive when the format asks for resources. Remote URLs are never
+Files uploaded to this server (/data/upload/<project>/<file>, kept under settings.data_dir / "upload") are copied into the archive when the format asks for resources. Remote URLs are never
 fetched: outgoing requests from a worker would bypass the SSRF policy."""
 from __future__ import annotations
 
@@ -10,14 +9,17 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
+
+from core.files.storage import UPLOAD_DIR
 
 UPLOAD_URL_PREFIX = "/data/upload/"
 _CLOUD_SCHEMES = ("s3://", "gs://", "azure-blob://", "azure-spi://", "gcs://")
 
 
 def upload_root(data_dir: Path) -> Path:
-    return Path(data_dir) / "media" / "upload"
+    """Where uploaded files are kept (core.files.storage): data_dir/upload/<project id>/<file>."""
+    return Path(data_dir) / UPLOAD_DIR
 
 
 class MediaResolver:
@@ -31,7 +33,7 @@ class MediaResolver:
             url = "/data" + ("" if url.startswith("/") else "/") + url
         if self.upload_dir is None or not url.startswith(UPLOAD_URL_PREFIX):
             return None
-        parts = url[len(UPLOAD_URL_PREFIX):].split("/")
+        parts = unquote(url[len(UPLOAD_URL_PREFIX):]).split("/")
         if len(parts) != 2 or not parts[0].isdigit() or parts[1] in ("", ".", ".."):
             return None
         path = self.upload_dir / parts[0] / parts[1]
