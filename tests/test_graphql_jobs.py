@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from core.config import Settings
-from tests.test_graphql import LABEL_CONFIG, global_id, run
+from core.db.engine import transaction
+from core.jobs.registry import JOB_HANDLERS
+from core.jobs.service import report_progress, start_job
+from tests.test_jobs import call_service
+from tests.test_graphql import global_id, run
 from tests.test_graphql_dm import RUN_ACTION, make_project, rest_ids
 
 JOB_FIELDS = "id pk kind status progressDone progressTotal error result createdAt startedAt finishedAt project { pk }"
@@ -88,6 +93,34 @@ def test_job_progress_subscription_streams_states_until_completed(actor):
     assert all(state["status"] in ("QUEUED", "RUNNING") for state in states[:-1])
     assert all(a != b for a, b in zip(states, states[1:])), "a value is sent only when the job changed"
     assert [state["progressDone"] for state in states] == sorted(state["progressDone"] for state in states)
+
+
+def test_job_progress_sends_every_step_of_a_job(app, actor, monkeypatch):
+    """A job that reports step k only once the subscriber has seen step k - 1: every step arrives."""
+    seen_step = {step: threading.Event() for step in range(3)}
+
+    def stepwise(session_factory, settings, job_id):
+        for step in range(1, 4):
+            assert seen_step[step - 1].wait(10)
+            with transaction(session_factory) as session:
+                report_progress(session, job_id, step, 3)
+        return {"steps": 3}
+
+    monkeypatch.setitem(JOB_HANDLERS, "stepwise", stepwise)
+    job = call_service(app, actor, lambda ctx: start_job(ctx, "stepwise", {}))
+    states = []
+    with actor.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        connect(ws)
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": JOB_PROGRESS, "variables": {"id": global_id("Job", job.id)}}})
+        while (message := ws.receive_json())["type"] == "next":
+            state = message["payload"]["data"]["jobProgress"]
+            states.append((state["status"], state["progressDone"]))
+            if state["status"] == "RUNNING" and state["progressDone"] in seen_step:
+                seen_step[state["progressDone"]].set()
+        assert message["type"] == "complete"
+    running = [done for status, done in states if status == "RUNNING"]
+    assert running[:3] == [0, 1, 2] and set(running) <= {0, 1, 2, 3}
+    assert states[-1] == ("COMPLETED", 3)
 
 
 def test_subscription_authenticates_with_the_connection_init_payload(client, actor, stranger):
