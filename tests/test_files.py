@@ -67,8 +67,12 @@ def test_delete_file_upload(actor, stranger, db, settings):
     path = settings.data_dir / stored_name(db, upload_id)
     assert stranger.client.delete(f"/api/import/file-upload/{upload_id}").status_code == 404
     assert path.exists()
+    imported = actor.client.post(f"/api/projects/{project_id}/reimport", json={"file_upload_ids": [upload_id]})
+    assert imported.status_code == 201
     assert actor.client.delete(f"/api/import/file-upload/{upload_id}").status_code == 204
     assert not path.exists()
+    db.expire_all()
+    assert db.scalars(select(Task.file_upload_id).where(Task.project_id == project_id)).all() == [None], "the task stays, unlinked"
     assert actor.client.get(f"/api/import/file-upload/{upload_id}").status_code == 404
 
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from core.context import Context
 from core.errors import NotFound, ValidationError
 from core.files.models import FileUpload
 from core.files.storage import UPLOAD_DIR, IncomingFile, remove_files, resolve_stored, store
 from core.projects.models import Project
+from core.tasks.models import Task
 from core.tasks.queries import get_org_project, is_valid_id
 
 # Types a browser would render as a document from our origin (and run its scripts): served
@@ -72,8 +73,11 @@ def list_file_uploads(ctx: Context, project_id: int, *, all_uploads: bool, ids_p
 def _delete_uploads(ctx: Context, uploads: list[FileUpload]) -> int:
     paths = [path for upload in uploads if (path := resolve_stored(ctx.settings, upload.file)) is not None]
     if uploads:
-        ctx.session.execute(delete(FileUpload).where(FileUpload.id.in_([u.id for u in uploads])),
-                            execution_options={"synchronize_session": False})
+        ids = [u.id for u in uploads]
+        # Tasks made from them stay, without the link (Label Studio's SET NULL).
+        ctx.session.execute(update(Task).where(Task.project_id == uploads[0].project_id, Task.file_upload_id.in_(ids))
+                            .values(file_upload_id=None), execution_options={"synchronize_session": False})
+        ctx.session.execute(delete(FileUpload).where(FileUpload.id.in_(ids)), execution_options={"synchronize_session": False})
         for upload in uploads:
             ctx.session.expunge(upload)
     ctx.after_commit.append(lambda: remove_files(paths))
