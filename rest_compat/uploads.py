@@ -7,7 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+
+from core.auth.service import authenticate
 
 from core.config import Settings
 from core.errors import PayloadTooLarge, ValidationError
@@ -26,6 +29,20 @@ class MultipartForm:
         """Drop whatever was not moved into the upload area."""
         for _, incoming in self.files:
             incoming.path.unlink(missing_ok=True)
+
+
+async def require_authentication(request: Request) -> None:
+    """Refuse anonymous callers before their body is written to disk (the view checks again)."""
+    state = request.app.state
+
+    def check() -> None:
+        session = state.session_factory()
+        try:
+            authenticate(session, state.settings, request.headers.get("authorization"))
+        finally:
+            session.close()
+
+    await run_in_threadpool(check)
 
 
 def is_multipart(request: Request) -> bool:

@@ -321,3 +321,15 @@ def test_url_import_limits_size_after_decompression(actor, db, settings):
         assert_refused(post_url(actor, project_id, f"{base}/huge.csv"), db, settings, project_id, "larger than")
         assert_refused(post_url(actor, project_id, f"{base}/missing.csv"), db, settings, project_id, "HTTP 404")
     assert_refused(post_url(actor, project_id, ""), db, settings, project_id, "is not found in request data")
+
+
+def test_anonymous_uploads_are_refused_before_anything_is_stored(actor, client, db, settings):
+    project_id = make_project(actor)
+    response = client.post(f"/api/projects/{project_id}/import", files={"file": ("a.csv", b"text\nx\n")})
+    assert response.status_code == 401 and response.json()["status_code"] == 401
+    bad_token = client.post(f"/api/projects/{project_id}/import", files={"file": ("a.csv", b"text\nx\n")},
+                            headers={"Authorization": "Token nope"})
+    assert bad_token.status_code == 401
+    assert count(db, FileUpload) == 0
+    incoming = settings.data_dir / "upload" / ".incoming"
+    assert not incoming.exists() or list(incoming.iterdir()) == []

@@ -11,7 +11,7 @@ from core.validation import parse_bool
 from rest_compat.endpoints.imports import _run_with_files
 from rest_compat.http import ApiRequest, _read_body, api, api_route, domain_error_response
 from rest_compat.shapes.files import file_upload_json
-from rest_compat.uploads import is_multipart, read_multipart
+from rest_compat.uploads import is_multipart, read_multipart, require_authentication
 
 
 def _render(req: ApiRequest, upload) -> dict:
@@ -41,6 +41,7 @@ async def patch_endpoint(request: Request) -> Response:
     form, body = None, b""
     try:
         if is_multipart(request):
+            await require_authentication(request)
             form = await read_multipart(request, settings)
         else:
             body = await _read_body(request, settings.max_body_bytes)

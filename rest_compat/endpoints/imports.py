@@ -16,7 +16,7 @@ from core.tasks import service
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, _read_body, _run, api, api_route, domain_error_response, json_response
 from rest_compat.shapes.tasks import import_result_json, project_import_json
-from rest_compat.uploads import MultipartForm, is_multipart, read_multipart, spool_body
+from rest_compat.uploads import MultipartForm, is_multipart, read_multipart, require_authentication, spool_body
 
 
 def _bool_param(req: ApiRequest, name: str, default: bool) -> bool:
@@ -104,8 +104,10 @@ async def import_endpoint(request: Request) -> Response:
     form = None
     try:
         if is_multipart(request):
+            await require_authentication(request)
             form, body = await read_multipart(request, settings), b""
         elif _is_big_json(request, settings):
+            await require_authentication(request)
             form, body = await spool_body(request, settings, "tasks.json"), b""
         else:
             body = await _read_body(request, settings.max_body_bytes)
