@@ -23,7 +23,7 @@ def write_asr_manifest(items: Iterable[dict], output_dir: Path, data_key: str | 
             url = item["input"].get(data_key) if data_key else None
             if not isinstance(url, str):
                 continue
-            audio_path, local = media.place(url, output_dir, "audio")
+            audio_path, local = media.place(url, output_dir, "audio", hashed=False)
             copied = audio_dir / Path(audio_path).name
             if local is None or not copied.exists():
                 continue

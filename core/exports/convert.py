@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
+from core.config import Settings
 from core.errors import ValidationError
 from core.exports.asr import write_asr_manifest
 from core.exports.brush import write_brush
@@ -42,9 +43,11 @@ def needs_region_ids(export_type: str, parsed_config: Mapping[str, Any]) -> bool
 
 
 def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], output_dir: Path,
-                    parsed_config: Mapping[str, Any], *, upload_dir: Path | None, download_resources: bool) -> None:
+                    parsed_config: Mapping[str, Any], *, upload_dir: Path | None, download_resources: bool,
+                    settings: Settings | None = None) -> None:
     """Write the format's files into `output_dir` (created). `read_items` gives a fresh iterator of
-    converter items each call (CSV/TSV read them twice, everything else once)."""
+    converter items each call (CSV/TSV read them twice, everything else once). With `settings`, remote
+    media are downloaded (under the outgoing URL policy) when the format copies resources."""
     check_format(export_type)
     if export_type not in ("CSV", "TSV"):
         items = read_items()
@@ -52,7 +55,7 @@ def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], 
     keys = data_keys(parsed_config)
     data_key = keys[0] if keys else None
     copies = export_type in WITH_IMAGES or (download_resources and export_type in ("VOC", "ASR_MANIFEST"))
-    media = MediaResolver(upload_dir, copies)
+    media = MediaResolver(upload_dir, copies, settings)
     if export_type == "JSON_MIN":
         _write_json_min(items, output_dir / "result.json")
     elif export_type in ("CSV", "TSV"):

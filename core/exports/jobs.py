@@ -21,7 +21,6 @@ from core.db.engine import transaction
 from core.errors import DomainError, ValidationError
 from core.exports.json_export import ExportOptions, ExportPlan, TaskFilters, snapshot_chunks
 from core.exports.snapshot_files import convert_snapshot_file
-from core.exports.media import upload_root
 from core.exports.models import COMPLETED, FAILED, IN_PROGRESS, ConvertedFormat, Export
 from core.exports.snapshots import CONVERTED_DIR, export_root
 from core.jobs.models import Job
@@ -172,7 +171,7 @@ def run_convert(session_factory: sessionmaker[Session], settings: Settings, job_
     try:
         if not source.is_file():
             raise ValidationError({"export": ["The export snapshot has no file"]})
-        packaged = convert_snapshot_file(source, export_type, parsed_config, work, upload_dir=upload_root(settings.data_dir),
+        packaged = convert_snapshot_file(source, export_type, parsed_config, work, settings=settings,
                                          download_resources=download_resources)
         if packaged is None:
             raise DomainError("No converted file found, probably there are no annotations in the export snapshot")

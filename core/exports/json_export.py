@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import label_config as lc
 from core.annotations.models import Annotation
+from core.config import Settings
 from core.context import Context
 from core.errors import ValidationError
 from core.exports.convert import check_format, needs_region_ids, package, write_converted
@@ -76,7 +77,7 @@ class ExportPlan:
     first_data_key: str | None
     filename: str
     content_type: str = "application/json"
-    data_dir: Path | None = None  # converted formats work under data_dir / "export" / "tmp"
+    settings: Settings | None = None  # converted formats work under data_dir / "export" / "tmp"
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def plan_export(ctx: Context, project_id: int, options: ExportOptions) -> Export
         first_data_key=lc.first_object_data_key(project.label_config),
         filename=f"project-{project.id}-at-{stamp}-{uuid.uuid4().hex[:8]}{extension}",
         content_type=content_type,
-        data_dir=ctx.settings.data_dir,
+        settings=ctx.settings,
     )
 
 
@@ -109,14 +110,15 @@ def prepare_export(open_session: Callable[[], Session], plan: ExportPlan) -> Pre
     then streamed from disk and deleted."""
     if plan.options.export_type in STREAMED_FORMATS:
         return PreparedExport(stream_export(open_session, plan), plan.filename, plan.content_type)
-    work = Path(tempfile.mkdtemp(prefix="convert-", dir=_work_root(plan.data_dir)))
+    data_dir = plan.settings.data_dir if plan.settings else None
+    work = Path(tempfile.mkdtemp(prefix="convert-", dir=_work_root(data_dir)))
     try:
         session = open_session()
         try:
             matcher = ControlMatcher(plan.parsed_config, needs_region_ids(plan.options.export_type, plan.parsed_config))
             write_converted(plan.options.export_type, lambda: _items(session, plan, matcher), work / "out", plan.parsed_config,
-                            upload_dir=upload_root(plan.data_dir) if plan.data_dir else None,
-                            download_resources=plan.options.download_resources)
+                            upload_dir=upload_root(data_dir) if data_dir else None,
+                            download_resources=plan.options.download_resources, settings=plan.settings)
         finally:
             session.close()
         packaged = package(work / "out", allow_empty=True)

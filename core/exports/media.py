@@ -1,8 +1,9 @@
 """Where a converted export puts a task's media file (image, audio), as label_studio_sdk's converter
 names it when it does not download: remote URLs become "<dir>/<md5(url)[:8]>__<file name>".
 
-Files uploaded to this server (/data/upload/<project>/<file>, kept under settings.data_dir / "upload") are copied into the archive when the format asks for resources. Remote URLs are never
-fetched: outgoing requests from a worker would bypass the SSRF policy."""
+Files uploaded to this server (/data/upload/<project>/<file>, kept under settings.data_dir / "upload")
+are copied into the archive when the format asks for resources; remote http(s) files are downloaded
+then, under the outgoing URL policy (core.net.outgoing)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,9 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from core.config import Settings
 from core.files.storage import UPLOAD_DIR
+from core.net.outgoing import OutgoingUrlRefused, fetch_to_file
 
 UPLOAD_URL_PREFIX = "/data/upload/"
 _CLOUD_SCHEMES = ("s3://", "gs://", "azure-blob://", "azure-spi://", "gcs://")
@@ -22,10 +25,15 @@ def upload_root(data_dir: Path) -> Path:
     return Path(data_dir) / UPLOAD_DIR
 
 
+# A media file larger than this is not put in an export archive.
+MAX_MEDIA_BYTES = 512 * 1024 * 1024
+
+
 class MediaResolver:
-    def __init__(self, upload_dir: Path | None, copy_resources: bool):
+    def __init__(self, upload_dir: Path | None, copy_resources: bool, settings: Settings | None = None):
         self.upload_dir = upload_dir
         self.copy_resources = copy_resources
+        self.settings = settings  # for downloads (SSRF policy); None: remote files are not fetched
 
     def uploaded_file(self, url: str) -> Path | None:
         """The local file of an uploaded URL, or None (never outside the upload directory)."""
@@ -39,8 +47,9 @@ class MediaResolver:
         path = self.upload_dir / parts[0] / parts[1]
         return path if path.is_file() else None
 
-    def place(self, url: str, output_dir: Path, subdir: str) -> tuple[str, Path | None]:
-        """(path written in the export, relative to output_dir; the local file if there is one)."""
+    def place(self, url: str, output_dir: Path, subdir: str, *, hashed: bool = True) -> tuple[str, Path | None]:
+        """(path written in the export, relative to output_dir; the local file if there is one).
+        `hashed`: remote files are named "<md5 of the URL>__<name>" (images) or just "<name>" (audio)."""
         local = self.uploaded_file(url)
         if local is not None:
             target = output_dir / subdir / local.name
@@ -51,8 +60,26 @@ class MediaResolver:
         if url.startswith("/data/") or url.startswith(_CLOUD_SCHEMES) or url.startswith("upload") or url.startswith("/upload"):
             # The converter cannot resolve these without a server to ask: it keeps the URL.
             return url, None
-        name = os.path.basename(urlparse(url).path)
-        return f"{subdir}/{hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()[:8]}__{name}", None
+        base = os.path.basename(urlparse(url).path)
+        prefix = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()[:8] + "__" if hashed else ""
+        name = f"{subdir}/{prefix}{base}"
+        if not self.copy_resources:
+            return name, None
+        target = output_dir / name
+        if not target.exists() and not self._download(url, target):
+            return url, None  # like the converter when a download fails: the URL stays as it is
+        return name, target
+
+    def _download(self, url: str, target: Path) -> bool:
+        if self.settings is None or not url.lower().startswith(("http://", "https://")):
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fetch_to_file(self.settings, url, target, MAX_MEDIA_BYTES)
+        except OutgoingUrlRefused:
+            target.unlink(missing_ok=True)
+            return False
+        return True
 
 
 def image_size(path: Path | None) -> tuple[int, int, int] | None:

@@ -6,9 +6,11 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from core.config import Settings
 from core.exports.convert import PackagedExport, needs_region_ids, package, write_converted
 from core.exports.json_export import snapshot_tasks
 from core.exports.json_min import ControlMatcher, task_items
+from core.exports.media import upload_root
 
 
 def snapshot_items(source: Path, matcher: ControlMatcher) -> Iterator[dict]:
@@ -20,7 +22,7 @@ def snapshot_items(source: Path, matcher: ControlMatcher) -> Iterator[dict]:
 
 
 def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping[str, Any], work: Path, *,
-                          upload_dir: Path | None, download_resources: bool) -> PackagedExport | None:
+                          settings: Settings, download_resources: bool) -> PackagedExport | None:
     """The converted file inside `work` (None when the format wrote nothing, as Label Studio reports)."""
     output = work / "out"
     if export_type == "JSON":
@@ -29,5 +31,6 @@ def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping
     else:
         matcher = ControlMatcher(parsed_config, needs_region_ids(export_type, parsed_config))
         write_converted(export_type, lambda: snapshot_items(source, matcher), output, parsed_config,
-                        upload_dir=upload_dir, download_resources=download_resources)
+                        upload_dir=upload_root(settings.data_dir), download_resources=download_resources,
+                        settings=settings)
     return package(output, allow_empty=False)

@@ -16,7 +16,6 @@ from core.context import Context
 from core.errors import NotFound, ValidationError
 from core import label_config as lc
 from core.exports.convert import KNOWN_FORMATS, UNSUPPORTED_FORMATS, check_format
-from core.exports.media import upload_root
 from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.formats import ALL_FORMAT_NAMES
 from core.exports.models import COMPLETED, CREATED, FAILED, IN_PROGRESS, ConvertedFormat, Export
@@ -270,7 +269,7 @@ def snapshot_file(ctx: Context, project_id: int, export_id: int, export_type: st
     work = Path(tempfile.mkdtemp(prefix="download-", dir=root / "tmp"))
     try:
         packaged = convert_snapshot_file(source, export_type, lc.parsed_label_config(project.label_config), work,
-                                         upload_dir=upload_root(ctx.settings.data_dir), download_resources=False)
+                                         settings=ctx.settings, download_resources=False)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
