@@ -138,11 +138,13 @@ def test_json_file_with_annotations_as_a_job(app, actor):
     assert (listed["total"], listed["total_annotations"], listed["total_predictions"]) == (20, 20, 20)
 
 
-def test_upload_without_commit_as_a_job_then_reimport_as_a_job(app, actor):
+def test_big_upload_without_commit_answers_in_the_request_then_reimport_runs_as_a_job(app, actor):
     project_id = make_project(actor.client)
-    import_id = start_import(actor.client, project_id, "later.csv", csv_rows(40), "?commit_to_project=false")
-    body = wait_for_import(actor.client, project_id, import_id)
-    assert (body["status"], body["task_count"]) == ("completed", 40)
+    response = actor.client.post(f"/api/projects/{project_id}/import?commit_to_project=false",
+                                 files={"file": ("later.csv", csv_rows(40))})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["task_count"], body["annotation_count"], body["could_be_tasks_list"]) == (40, None, True)
     assert task_rows(app.state.session_factory, project_id) == []
     response = actor.client.post(f"/api/projects/{project_id}/reimport", json={"file_upload_ids": body["file_upload_ids"]})
     assert response.status_code == 201 and list(response.json()) == ["reimport"]

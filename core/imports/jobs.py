@@ -1,4 +1,5 @@
-"""Job kind "import": the asynchronous import of stored file uploads (core.imports.service).
+"""Job kind "import": the asynchronous import (commit_to_project) of stored file uploads
+(core.imports.service).
 
 The handler scans every file first (nothing written if a file is bad), then writes the tasks a
 batch per transaction; each batch commits together with the job's progress_done and the
@@ -41,7 +42,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
         project_id = project_import.project_id
     started = time.monotonic()
     try:
-        result = _run_import(session_factory, settings, job_id, import_id, project_id, skip)
+        _run_import(session_factory, settings, job_id, import_id, project_id, skip)
     except Exception as error:
         from core.jobs.runner import describe_error, is_transient  # the runner imports the registry, which imports us
 
@@ -52,10 +53,8 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
     with transaction(session_factory) as session:
         project_import = session.get_one(ProjectImport, import_id)
         task_ids = []
-        if project_import.return_task_ids and project_import.commit_to_project:
+        if project_import.return_task_ids:
             task_ids = list(session.scalars(select(Task.id).where(Task.project_id == project_id, Task.import_id == import_id).order_by(Task.id)))
-        if not project_import.commit_to_project:
-            project_import.task_count = result["task_count"]
         project_import.task_ids = task_ids
         project_import.status = "completed"
         project_import.duration = (project_import.duration or 0) + time.monotonic() - started
@@ -63,7 +62,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
         return {"import": import_id, "task_count": project_import.task_count}
 
 
-def _run_import(session_factory, settings: Settings, job_id: int, import_id: int, project_id: int, skip: int) -> dict:
+def _run_import(session_factory, settings: Settings, job_id: int, import_id: int, project_id: int, skip: int) -> None:
     reader = session_factory()  # reads for the plan (project, uploads, annotators); no writes
     try:
         project_import = reader.get_one(ProjectImport, import_id)
@@ -72,14 +71,12 @@ def _run_import(session_factory, settings: Settings, job_id: int, import_id: int
                                                                 FileUpload.id.in_(project_import.file_upload_ids or []))))
         plan = ImportPlan(reader, settings, project, uploads, import_settings(project_import), project_import.created_by_id)
         scan = plan.scan()
-        commit, is_reimport, upload_ids = project_import.commit_to_project, project_import.is_reimport, list(project_import.file_upload_ids)
+        is_reimport, upload_ids = project_import.is_reimport, list(project_import.file_upload_ids)
         reader.commit()  # end the read transaction: the batches below take minutes
         with transaction(session_factory) as session:
             session.execute(update(ProjectImport).where(ProjectImport.id == import_id).values(
                 found_formats=scan.found_formats, data_columns=scan.data_columns, could_be_tasks_list=scan.could_be_tasks_list))
-            report_progress(session, job_id, skip if commit else 0, scan.task_count if commit else 0)
-        if not commit:
-            return {"task_count": scan.task_count}
+            report_progress(session, job_id, skip, scan.task_count)
         done = skip
         for batch in plan.batches(skip=skip, size=settings.import_batch_size):
             with transaction(session_factory) as session:
@@ -94,7 +91,6 @@ def _run_import(session_factory, settings: Settings, job_id: int, import_id: int
                     updated_at=utcnow(),
                 ))
                 report_progress(session, job_id, done, scan.task_count)
-        return {"task_count": done}
     finally:
         reader.close()
 

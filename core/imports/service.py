@@ -166,7 +166,11 @@ def _import_uploads(ctx: Context, project: Project, uploads: list[FileUpload], o
     )
     ctx.session.add(project_import)
     ctx.session.flush()
-    if sum(upload.size for upload in uploads) > ctx.settings.import_sync_max_bytes:
+    # Without commit_to_project nothing but the upload rows is written: the files are only read
+    # (streamed, bounded memory), so even big ones answer in the request, with the file_upload_ids
+    # Label Studio's import dialog needs; the writing happens at the re-import.
+    big = sum(upload.size for upload in uploads) > ctx.settings.import_sync_max_bytes
+    if big and options.commit_to_project:
         job = start_job(ctx, KIND, {"import_id": project_import.id}, project_id=project.id)
         project_import.job_id = job.id
         ctx.session.flush()
