@@ -199,7 +199,7 @@ def test_datetime_columns(add_tasks, query):
     assert query(None, ["tasks:completed_at"]) == [ids[1], ids[2], ids[0]]  # nulls last both ways
 
 
-def test_annotation_and_prediction_columns(actor, add_tasks, query):
+def test_annotation_and_prediction_columns(actor, project_id, add_tasks, query):
     ids = add_tasks([{"text": t} for t in ("one", "two", "three", "four")])
     author = actor.user_id
     assert actor.client.post(f"/api/tasks/{ids[0]}/annotations/", json={"result": choice("pos")}).status_code == 201
@@ -208,6 +208,10 @@ def test_annotation_and_prediction_columns(actor, add_tasks, query):
     for task_id, score, version in ((ids[1], 0.9, "v1"), (ids[2], 0.2, "v2"), (ids[2], 0.4, "v1")):
         response = actor.client.post("/api/predictions/", json={"task": task_id, "result": choice("pos"), "score": score, "model_version": version})
         assert response.status_code == 201, response.text
+    # predictions_score averages the project's model version (Label Studio; "" counts as one).
+    assert query(one("predictions_score", "empty", "Number", False)) == []
+    response = actor.client.patch(f"/api/projects/{project_id}/", json={"model_version": "v1"})
+    assert response.status_code == 200, response.text
 
     assert query(one("annotators", "contains", "List", author)) == ids[:2]
     assert query(one("annotators", "not_contains", "List", author)) == ids[2:]
@@ -226,14 +230,17 @@ def test_annotation_and_prediction_columns(actor, add_tasks, query):
     assert query(one("predictions_model_versions", "not_contains", "List", ["v2"])) == [ids[0], ids[1], ids[3]]
     assert query(one("predictions_model_versions", "empty", "List", True)) == [ids[0], ids[3]]
     assert query(one("predictions_score", "greater", "Number", 0.5)) == [ids[1]]
-    assert query(one("predictions_score", "in", "Number", {"min": 0.25, "max": 0.35})) == [ids[2]]  # avg(0.2, 0.4)
+    assert query(one("predictions_score", "in", "Number", {"min": 0.35, "max": 0.45})) == [ids[2]]  # v1 only
     assert query(one("updated_by", "contains", "List", author)) == ids[:3]  # annotation/prediction writers
     assert query(one("updated_by", "empty", "List", True)) == [ids[3]]
     # Ordering by computed columns: nulls last in both directions, ties by id.
     assert query(None, ["tasks:predictions_score"]) == [ids[2], ids[1], ids[0], ids[3]]
     assert query(None, ["-tasks:predictions_score"]) == [ids[1], ids[2], ids[0], ids[3]]
     assert query(None, ["-tasks:total_annotations"]) == [ids[0], ids[1], ids[2], ids[3]]
-    assert query(None, ["tasks:annotators"]) == [ids[0], ids[1], ids[2], ids[3]]
+    # Stacked columns order by their joined text, as Label Studio on SQLite: no annotator is "".
+    assert query(None, ["tasks:annotators"]) == [ids[2], ids[3], ids[0], ids[1]]
+    assert query(None, ["-tasks:annotators"]) == [ids[0], ids[1], ids[2], ids[3]]
+    assert query(None, ["tasks:predictions_model_versions"]) == [ids[1], ids[2], ids[0], ids[3]]
     assert query(None, ["-tasks:total_predictions"]) == [ids[2], ids[1], ids[0], ids[3]]
 
 

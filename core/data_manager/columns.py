@@ -220,6 +220,52 @@ def _contains_pg(element, compiler, **kw):
     return f"({data} @> " + compiler.process(bindparam(None, document, type_=JSONB()), **kw) + ")"
 
 
+class binary_order(FunctionElement):
+    """Text compared byte-wise (SQLite's default; COLLATE "C" on PostgreSQL), so that both
+    databases order data values alike whatever the server's locale."""
+
+    type = Text()
+    name = "binary_order"
+    inherit_cache = True
+
+
+@compiles(binary_order, "sqlite")
+def _binary_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(binary_order, "postgresql")
+def _binary_pg(element, compiler, **kw):
+    return "(" + compiler.process(element.clauses.clauses[0], **kw) + ') COLLATE "C"'
+
+
+class group_concat(FunctionElement):
+    """Label Studio's GroupConcat on SQLite: the related values joined with ','. PostgreSQL
+    joins them in id order (SQLite reads them in that order too, through the task_id index)."""
+
+    type = Text()
+    name = "group_concat"
+    inherit_cache = True
+
+
+@compiles(group_concat, "sqlite")
+def _group_concat_sqlite(element, compiler, **kw):
+    value, _order = element.clauses.clauses
+    return f"group_concat({compiler.process(value, **kw)})"
+
+
+@compiles(group_concat, "postgresql")
+def _group_concat_pg(element, compiler, **kw):
+    value, order = element.clauses.clauses
+    return f"string_agg(CAST({compiler.process(value, **kw)} AS TEXT), ',' ORDER BY {compiler.process(order, **kw)})"
+
+
+def _joined(model, column, *, empty_as_blank: bool) -> ColumnElement:
+    """The ordering value of a stacked column, as Label Studio's SQLite annotation computes it."""
+    joined = select(group_concat(column, model.id)).where(model.task_id == Task.id).scalar_subquery()
+    return binary_order(func.coalesce(joined, "") if empty_as_blank else joined)
+
+
 # --- Task columns -----------------------------------------------------------------------------
 
 NUMBER, STRING, BOOLEAN, DATETIME, LIST = "Number", "String", "Boolean", "Datetime", "List"
@@ -238,14 +284,11 @@ class TaskColumn:
 
 
 def _predictions_score(project: Project | None) -> ColumnElement:
+    # Label Studio: the project's model version when it has one ("" included), else all.
     conditions = [Prediction.task_id == Task.id]
-    if project is not None and project.model_version:
+    if project is not None and project.model_version is not None:
         conditions.append(Prediction.model_version == project.model_version)
     return select(func.avg(Prediction.score)).where(*conditions).scalar_subquery()
-
-
-def _first(column, model, *order) -> ColumnElement:
-    return select(column).where(model.task_id == Task.id).order_by(*order).limit(1).scalar_subquery()
 
 
 def _has_ground_truth(_project) -> ColumnElement:
@@ -278,14 +321,14 @@ TASK_COLUMNS: dict[str, TaskColumn] = {
         TaskColumn("reviews_rejected", NUMBER, lambda _p: literal(0)),
         TaskColumn("file_upload", STRING, lambda _p: cast(null(), Text)),
         TaskColumn("storage_filename", STRING, lambda _p: cast(null(), Text)),
-        # Aggregates over related rows; filters on them use EXISTS (see filters.py), ordering
-        # uses these representatives.
-        TaskColumn("annotators", LIST, lambda _p: select(func.min(Annotation.completed_by_id)).where(Annotation.task_id == Task.id).scalar_subquery()),
+        # Stacked values of related rows: filters on them use EXISTS (see filters.py); ordering
+        # uses their joined text as Label Studio does.
+        TaskColumn("annotators", LIST, lambda _p: _joined(Annotation, Annotation.completed_by_id, empty_as_blank=True)),
         TaskColumn("updated_by", LIST, lambda _p: Task.updated_by_id, nullable_negation=True),
-        TaskColumn("annotations_results", STRING, lambda _p: _first(cast(Annotation.result, Text), Annotation, Annotation.id)),
-        TaskColumn("predictions_results", STRING, lambda _p: _first(cast(Prediction.result, Text), Prediction, Prediction.id)),
-        TaskColumn("annotations_ids", STRING, lambda _p: select(func.min(Annotation.id)).where(Annotation.task_id == Task.id).scalar_subquery()),
-        TaskColumn("predictions_model_versions", LIST, lambda _p: select(func.min(Prediction.model_version)).where(Prediction.task_id == Task.id).scalar_subquery()),
+        TaskColumn("annotations_results", STRING, lambda _p: _joined(Annotation, Annotation.result, empty_as_blank=True)),
+        TaskColumn("predictions_results", STRING, lambda _p: _joined(Prediction, Prediction.result, empty_as_blank=True)),
+        TaskColumn("annotations_ids", STRING, lambda _p: _joined(Annotation, Annotation.id, empty_as_blank=False)),
+        TaskColumn("predictions_model_versions", LIST, lambda _p: _joined(Prediction, Prediction.model_version, empty_as_blank=False)),
     ]
 }
 
@@ -418,21 +461,3 @@ def numeric_prefix(text: str | None) -> float | None:
     return float(match.group(1)) if match else 0.0
 
 
-
-class binary_order(FunctionElement):
-    """Text compared byte-wise (SQLite's default; COLLATE "C" on PostgreSQL), so that both
-    databases order data values alike whatever the server's locale."""
-
-    type = Text()
-    name = "binary_order"
-    inherit_cache = True
-
-
-@compiles(binary_order, "sqlite")
-def _binary_sqlite(element, compiler, **kw):
-    return compiler.process(element.clauses.clauses[0], **kw)
-
-
-@compiles(binary_order, "postgresql")
-def _binary_pg(element, compiler, **kw):
-    return "(" + compiler.process(element.clauses.clauses[0], **kw) + ') COLLATE "C"'

@@ -141,7 +141,8 @@ def dm_task_json(task: Task, project: Project, relations: TaskRelations | None, 
             rendered_annotations.append(body)
     else:
         rendered_annotations = [annotation_json(a, relations.users) for a in annotations]
-    scored = [p for p in predictions if not project.model_version or p.model_version == project.model_version]
+    # Label Studio averages the project's model version when it has one ("" included), else all.
+    scored = [p for p in predictions if project.model_version is None or p.model_version == project.model_version]
     return {
         "id": task.id,
         "predictions": [prediction_json(p) for p in predictions],
