@@ -350,3 +350,37 @@ def test_a_failing_export_job_marks_the_snapshot_failed(actor, exported_project,
     job = db.get(Job, db.get(Export, snapshot["id"]).job_id)
     assert job.status == "failed" and job.error
     assert actor.client.get(f"/api/projects/{p['project']}/exports/{snapshot['id']}/download").status_code == 404
+
+
+def test_label_studio_sdk_drives_snapshots(actor, exported_project, live_server):
+    """The official client (label-studio-sdk 2.1.2) against the live server: create, poll, convert,
+    download in two formats, easy export in a converted format, delete."""
+    from label_studio_sdk import LabelStudio
+
+    p = exported_project
+    ls = LabelStudio(base_url=live_server, api_key=actor.token)
+    created = ls.projects.exports.create(p["project"], title="sdk snapshot",
+                                        task_filter_options={"only_with_annotations": True})
+    assert created.title == "sdk snapshot"
+    deadline = time.monotonic() + 30
+    while (snapshot := ls.projects.exports.get(p["project"], created.id)).status != "completed":
+        assert time.monotonic() < deadline, snapshot.status
+        time.sleep(0.05)
+    assert snapshot.counters == {"task_number": 2}
+    assert [item.id for item in ls.projects.exports.list(p["project"])] == [created.id]
+
+    tasks = orjson.loads(b"".join(ls.projects.exports.download(p["project"], created.id)))
+    assert [task["id"] for task in tasks] == [p["annotated"], p["skipped"]]
+    converted = ls.projects.exports.convert(p["project"], created.id, export_type="JSON_MIN")
+    assert converted.export_type == "JSON_MIN"
+    while ls.projects.exports.get(p["project"], created.id).converted_formats[0].status != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    records = orjson.loads(b"".join(ls.projects.exports.download(p["project"], created.id, export_type="JSON_MIN")))
+    assert [record["id"] for record in records] == [p["annotated"], p["annotated"]]
+
+    conll = b"".join(ls.projects.exports.download_sync(p["project"], export_type="CONLL2003")).decode()
+    assert conll.startswith("-DOCSTART- -X- O\n") and "hello -X- _ B-PER" in conll
+
+    ls.projects.exports.delete(p["project"], created.id)
+    assert ls.projects.exports.list(p["project"]) == []
