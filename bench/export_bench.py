@@ -95,7 +95,6 @@ def measure(database_url: str, data_dir: str, project_id: int, kind: str) -> dic
     began = time.perf_counter()
     size = 0
     if kind == "SNAPSHOT":
-        from core.exports.jobs import run_export
         from core.exports.models import Export
         from core.exports.snapshots import create_snapshot
         from core.jobs.runner import execute_job

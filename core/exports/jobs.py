@@ -20,8 +20,8 @@ from core.config import Settings
 from core.db.engine import transaction
 from core.errors import DomainError, ValidationError
 from core.exports.json_export import ExportOptions, ExportPlan, TaskFilters, snapshot_chunks
-from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.models import COMPLETED, FAILED, IN_PROGRESS, ConvertedFormat, Export
+from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.snapshots import CONVERTED_DIR, export_root
 from core.jobs.models import Job
 from core.jobs.service import report_progress

@@ -22,7 +22,6 @@ from core import label_config as lc
 from core.annotations.models import Annotation
 from core.config import Settings
 from core.context import Context
-from core.errors import ValidationError
 from core.exports.convert import check_format, needs_region_ids, package, write_converted
 from core.exports.csv_export import csv_chunks
 from core.exports.media import upload_root

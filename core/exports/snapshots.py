@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from core import label_config as lc
 from core.context import Context
 from core.errors import NotFound, ValidationError
-from core import label_config as lc
-from core.exports.convert import KNOWN_FORMATS, UNSUPPORTED_FORMATS, check_format
-from core.exports.snapshot_files import convert_snapshot_file
+from core.exports.convert import UNSUPPORTED_FORMATS, check_format
 from core.exports.formats import ALL_FORMAT_NAMES
 from core.exports.models import COMPLETED, CREATED, FAILED, IN_PROGRESS, ConvertedFormat, Export
+from core.exports.snapshot_files import convert_snapshot_file
 from core.jobs.service import start_job
 from core.projects.models import Project
 from core.projects.queries import get_project
@@ -215,7 +215,7 @@ def convert_snapshot(ctx: Context, project_id: int, export_id: int, body: Any) -
     export_type = data.string("export_type", required=True, allow_null=False, allow_blank=False)
     download_resources = data.boolean("download_resources", default=False)
     data.done()
-    if export_type not in KNOWN_FORMATS or export_type not in ALL_FORMAT_NAMES:
+    if export_type not in ALL_FORMAT_NAMES:  # the formats Label Studio lists, enabled or not
         raise ValidationError({"export_type": [f"{export_type} is not supported export format"]})
     if export_type in UNSUPPORTED_FORMATS:
         raise ValidationError({"export_type": [f"{export_type} export is not available on this server"]})
