@@ -180,11 +180,13 @@ def run_convert(session_factory: sessionmaker[Session], settings: Settings, job_
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(packaged.path), target)
         with transaction(session_factory) as session:
-            session.execute(
+            done = session.execute(
                 update(ConvertedFormat).where(ConvertedFormat.id == converted_id)
                 .values(status=COMPLETED, file=relative, finished_at=utcnow(), traceback=None),
                 execution_options={"synchronize_session": False},
             )
+        if done.rowcount == 0:  # the snapshot was deleted meanwhile
+            shutil.rmtree(target.parent, ignore_errors=True)
         return {"converted_format_id": converted_id, "file": relative}
     except Exception as error:
         if not _is_transient(error):
