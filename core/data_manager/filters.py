@@ -8,7 +8,12 @@ Works the same on SQLite and PostgreSQL. Semantics follow Label Studio 1.23.2 (d
 managers.py apply_filters): items whose value is null are ignored; "not_*" operators on task
 data keep only tasks that have the key; Number filters on task data compare the value read as a
 number ("12" equals 12); "empty" on task data is true for a missing key, JSON null or "".
-Bad input raises core.errors.ValidationError (400)."""
+Bad input raises core.errors.ValidationError (400).
+
+Deliberate differences from Label Studio on SQLite, whose quirks come from its SQL there: it
+takes the string "null" for JSON null (in "equal" and "empty"), and counts "" as empty only when
+the first task's value is a string. Here JSON null and "" are told apart by type, as Label Studio
+does on PostgreSQL."""
 from __future__ import annotations
 
 import math
