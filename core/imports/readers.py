@@ -115,17 +115,12 @@ def profile_table(path: Path, file_format: str) -> TableProfile:
     return profile
 
 
-def _converter(kind: str):
-    if kind == "int":
-        return int
-    if kind == "float":
-        return lambda value: float(value) if value != "" else ""
-    return None
+_CONVERTERS = {"int": int, "float": float, "str": None}
 
 
 def read_table(path: Path, profile: TableProfile) -> Iterator[tuple[int, dict]]:
     """(line number, {"data": row}) for every record, typed by the profile."""
-    converters = [_converter(kind) for kind in profile.kinds]
+    converters = [_CONVERTERS[kind] for kind in profile.kinds]
     columns, width = profile.columns, len(profile.columns)
     rows = _csv_rows(path, profile.delimiter)
     next(rows, None)
@@ -136,7 +131,8 @@ def read_table(path: Path, profile: TableProfile) -> Iterator[tuple[int, dict]]:
             fields = fields + [""] * (width - len(fields))
         data = {}
         for name, value, convert in zip(columns, fields, converters):
-            data[name] = convert(value) if convert is not None and value != "" else ("" if convert else value)
+            # Empty cells stay "" (pandas' NaN after Label Studio's fillna('')).
+            data[name] = convert(value) if convert is not None and value != "" else value
         yield line, {"data": data}
 
 
