@@ -33,7 +33,8 @@ MAX_FIELD_BYTES = 10 * 1024 * 1024
 csv.field_size_limit(min(sys.maxsize, MAX_FIELD_BYTES))
 
 _INT = re.compile(r"[+-]?\d+\Z")
-_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z|[+-]?(inf|nan)\Z", re.IGNORECASE)
+# Finite numbers only: inf/nan have no JSON form, such columns stay text.
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
 
 
 class FileFormatError(Exception):
