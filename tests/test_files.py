@@ -182,3 +182,21 @@ def test_an_upload_row_pointing_outside_the_upload_root_is_not_served(actor, db,
     for path in (f"/data/upload/{project_id}/link.png", f"/data/upload/{project_id}/%2e%2e/%2e%2e/secret_key"):
         response = actor.client.get(path)
         assert response.status_code == 404 and b"do not serve" not in response.content
+
+
+def test_files_through_the_label_studio_sdk(actor, live_server, db):
+    from label_studio_sdk import LabelStudio
+
+    project_id = make_project(actor)
+    first, second = upload_files(actor, project_id, ("a.png", b"aaa"), ("b.png", b"bbbb"))
+    sdk = LabelStudio(base_url=live_server, api_key=actor.token, timeout=60)
+    assert [(f.id, f.size) for f in sdk.files.list(id=project_id, all_=True)] == [(first, 3), (second, 4)]
+    assert [f.id for f in sdk.files.list(id=project_id, ids=[str(second)])] == [second]
+    got = sdk.files.get(id=first)
+    assert (got.id, got.file, got.size) == (first, stored_name(db, first), 3)
+    updated = sdk.files.update(id=first, file=("c.png", b"ccccc"))
+    assert updated.size == 5 and updated.file.endswith("-c.png")
+    sdk.files.delete(id=second)
+    assert [f.id for f in sdk.files.list(id=project_id, all_=True)] == [first]
+    sdk.files.delete_many(id=project_id)
+    assert sdk.files.list(id=project_id, all_=True) == []

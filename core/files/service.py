@@ -46,20 +46,19 @@ def file_size(ctx: Context, upload: FileUpload) -> int | None:
         return None
 
 
-def _ids_param(raw: str | None) -> list[int]:
-    """Label Studio's ids=[1,2,3] query parameter (JSON)."""
-    if not raw:
-        return []
-    try:
-        ids = json.loads(raw)
-    except ValueError:
-        raise ValidationError({"ids": ["Expected a JSON list of ids, e.g. ids=[1,2,3]."]})
-    if not isinstance(ids, list):
-        ids = [ids]
+def _ids_param(raw_values: list[str]) -> list[int]:
+    """Label Studio's ids=[1,2,3] query parameter (JSON); repeated ids=1&ids=2 (the SDK's form) too."""
+    ids: list = []
+    for raw in raw_values:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValidationError({"ids": ["Expected a JSON list of ids, e.g. ids=[1,2,3]."]})
+        ids.extend(value if isinstance(value, list) else [value])
     return [value for value in ids if is_valid_id(value)]
 
 
-def list_file_uploads(ctx: Context, project_id: int, *, all_uploads: bool, ids_param: str | None) -> list[FileUpload]:
+def list_file_uploads(ctx: Context, project_id: int, *, all_uploads: bool, ids_param: list[str]) -> list[FileUpload]:
     """The caller's uploads in the project: all of them (all=true, or a draft project), else the
     ids asked for (Label Studio shows only what the current import dialog uploaded)."""
     user = ctx.require_user()

@@ -58,7 +58,7 @@ def delete_view(req: ApiRequest):
 def list_view(req: ApiRequest):
     """List the caller's file uploads of the project (all=true, or ids=[...])."""
     all_uploads = parse_bool(req.query.get("all", "false")) or False
-    uploads = service.list_file_uploads(req.ctx, req.path["id"], all_uploads=all_uploads, ids_param=req.query.get("ids"))
+    uploads = service.list_file_uploads(req.ctx, req.path["id"], all_uploads=all_uploads, ids_param=req.query.getlist("ids"))
     return [_render(req, upload) for upload in uploads]
 
 
