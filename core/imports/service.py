@@ -2,10 +2,12 @@
 POST /api/projects/{id}/reimport.
 
 Uploaded (or fetched) files are stored as FileUploads first. Up to
-`settings.import_sync_max_bytes` in total they are imported in the request and answered like
-Label Studio Community (task_count, ...); bigger ones become an import job and the answer is
-{"import": id}, whose status GET /api/projects/{id}/imports/{pk}/ goes created -> in_progress ->
-completed/failed. JSON bodies keep the synchronous path of core.tasks.service.import_tasks."""
+`settings.import_sync_max_bytes` in total (or with commit_to_project=false) they are imported in
+the request and answered like Label Studio Community (task_count, ...); bigger ones become an
+import job and the answer is {"import": id}, whose status GET /api/projects/{id}/imports/{pk}/
+goes created -> in_progress -> completed/failed. JSON bodies keep the synchronous path of
+core.tasks.service.import_tasks, except very big ones, which the REST layer spools to a file
+(`settings.import_json_sync_max_bytes`) and imports here."""
 from __future__ import annotations
 
 import json
