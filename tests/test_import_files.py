@@ -333,3 +333,18 @@ def test_anonymous_uploads_are_refused_before_anything_is_stored(actor, client, 
     assert count(db, FileUpload) == 0
     incoming = settings.data_dir / "upload" / ".incoming"
     assert not incoming.exists() or list(incoming.iterdir()) == []
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\ntext\nx\n"),
+    ("multipart/form-data", b"no boundary at all"),
+    ("multipart/form-data; boundary=xyz", b"garbage without any boundary"),
+])
+def test_malformed_multipart_bodies_are_refused(actor, db, settings, content_type, body):
+    project_id = make_project(actor)
+    response = actor.client.post(f"/api/projects/{project_id}/import", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 400, response.text
+    assert response.json()["status_code"] == 400
+    assert count(db, FileUpload) == 0
+    incoming = settings.data_dir / "upload" / ".incoming"
+    assert not incoming.exists() or list(incoming.iterdir()) == []
