@@ -133,6 +133,15 @@ def test_view_filters_ordering_and_selection(actor, stranger, project, make_view
     assert actor.client.get("/api/tasks/", params={"view": 99999}).status_code == 404
 
 
+@pytest.mark.parametrize("ordering,expected", [("tasks:data.n", [4, 6, 2, 3, 0, 1, 5]), ("-tasks:data.n", [2, 3, 4, 6, 0, 1, 5])])
+def test_view_orders_a_number_column_by_value(actor, project, make_view, ordering, expected):
+    """A data column the view displays as Number orders by its value read as a number
+    (null and "abc" read as 0, missing keys last), as Label Studio."""
+    project_id, ids = project
+    view_id = make_view(project_id, actor.user_id, ordering=[ordering], data={"columnsDisplayType": {"tasks:data.n": "Number"}})
+    assert ids_of(actor.client.get("/api/tasks/", params={"view": view_id}).json()) == [ids[i] for i in expected]
+
+
 def test_view_with_hidden_columns_evaluates_the_shown_computed_columns(actor, project, make_view):
     project_id, _ids = project
     hidden = ["tasks:annotations_results", "tasks:predictions_score"]

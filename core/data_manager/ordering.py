@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import case
 
-from core.data_manager.columns import DATA_PREFIX, binary_order, data_key_path, json_key_sort_number, json_key_text, task_column
+from core.data_manager.columns import (
+    DATA_PREFIX, binary_order, data_key_path, json_key_number, json_key_sort_number, json_key_text, task_column,
+)
 from core.errors import ValidationError
 from core.projects.models import Project
 from core.tasks.models import Task
@@ -33,9 +35,13 @@ def parse_ordering_term(term: Any) -> tuple[str, bool]:
     return name, descending
 
 
-def compile_ordering(ordering: list[str] | None, project: Project | None = None) -> list[Any]:
+def compile_ordering(
+    ordering: list[str] | None, project: Project | None = None, display_types: dict[str, str] | None = None
+) -> list[Any]:
     """ORDER BY clauses over `tasks`, Label Studio's order (nulls last, ties by id).
-    `project` scopes project-dependent columns (predictions_score and the project's model version)."""
+    `project` scopes project-dependent columns (predictions_score and the project's model version).
+    `display_types`: a view's `columnsDisplayType` ({"tasks:data.n": "Number"}); a data field shown
+    as a Number orders by its value read as a number, as Label Studio does."""
     if ordering is None:
         return [Task.id]
     if not isinstance(ordering, list):
@@ -45,6 +51,9 @@ def compile_ordering(ordering: list[str] | None, project: Project | None = None)
     name, descending = parse_ordering_term(ordering[0])
     if name.startswith(DATA_PREFIX):
         keys = data_key_path(name)
+        if isinstance(display_types, dict) and display_types.get(ordering[0].lstrip("-+")) == "Number":
+            number = json_key_number(Task.data, keys)
+            return [(number.desc() if descending else number.asc()).nulls_last(), Task.id]
         text = json_key_text(Task.data, keys)
         number = json_key_sort_number(Task.data, keys)
         # Buckets: numbers, then text values; missing keys last in both directions.

@@ -115,7 +115,7 @@ def list_data_manager_tasks(
     selected = selection_condition(query.selected_items)
     if selected is not None:
         conditions.append(selected)
-    ordering = compile_ordering(query.ordering, project)
+    ordering = compile_ordering(query.ordering, project, query.data.get("columnsDisplayType"))
     evaluated = evaluated_columns(query)
     # completed_at is on the task row; the other computed columns need the related rows.
     needs_relations = all_fields or bool(evaluated - ROW_COLUMNS)
