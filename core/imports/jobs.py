@@ -21,7 +21,7 @@ from core.files.models import FileUpload
 from core.imports.pipeline import ImportPlan
 from core.imports.service import KIND, delete_tasks_of_uploads, import_settings
 from core.jobs.models import Job
-from core.jobs.service import report_progress
+from core.jobs.service import MAX_ATTEMPTS, report_progress
 from core.projects.models import Project
 from core.tasks.models import ProjectImport, Task
 from core.timeutil import utcnow
@@ -32,7 +32,7 @@ __all__ = ["KIND", "run"]
 def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int) -> dict[str, Any]:
     with transaction(session_factory) as session:
         job = session.get_one(Job, job_id)
-        import_id, skip = job.payload["import_id"], job.progress_done
+        import_id, skip, attempt = job.payload["import_id"], job.progress_done, job.attempts
         project_import = session.get(ProjectImport, import_id)
         if project_import is None:
             raise ValidationError("The import no longer exists.")
@@ -46,7 +46,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
     except Exception as error:
         from core.jobs.runner import describe_error, is_transient  # the runner imports the registry, which imports us
 
-        if is_transient(error):
+        if is_transient(error) and attempt < MAX_ATTEMPTS:
             raise  # retried: the next attempt resumes from progress_done
         _fail(session_factory, import_id, project_id, describe_error(error))
         raise
