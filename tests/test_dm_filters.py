@@ -138,6 +138,19 @@ def test_huge_numbers_in_task_data_do_not_fail(add_tasks, query):
     assert query(None, ["-tasks:data.n"]) == [ids[0], ids[3], ids[1], ids[2]]  # text (byte-wise) before numbers
 
 
+def test_undefined_data_key_answers_for_the_config_key(add_tasks, query):
+    """Tasks imported as bare values before the labeling config ({"$undefined$": ...}) are
+    filtered and ordered through the config's one data key, as Label Studio does, once every
+    task of the project has "$undefined$"."""
+    ids = add_tasks([{"$undefined$": v} for v in ("apple", "banana", "cherry")])
+    assert query(one("data.text", "contains", "String", "an")) == [ids[1]]
+    assert query(one("data.text", "equal", "String", "apple")) == [ids[0]]
+    assert query(None, ["-tasks:data.text"]) == list(reversed(ids))
+    assert query(one("data.other", "contains", "String", "an")) == []
+    mixed = add_tasks([{"text": "banana split"}])
+    assert query(one("data.text", "contains", "String", "an")) == mixed
+
+
 def test_conjunctions_and_child_filters(add_tasks, query):
     ids = add_tasks([{"t": "x", "n": 1}, {"t": "y", "n": 2}, {"t": "x", "n": 3}])
     x = {"filter": "filter:tasks:data.t", "operator": "equal", "type": "String", "value": "x"}

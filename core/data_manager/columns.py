@@ -54,6 +54,20 @@ def data_key_path(column: str) -> tuple[str, ...]:
     return keys
 
 
+def undefined_alias(project: Project | None, keys: tuple[str, ...]) -> ColumnElement[bool] | None:
+    """Label Studio reads `data.<key>` from "$undefined$" (tasks imported as bare values, e.g.
+    uploaded images) when the labeling config reads that one key only (or none, and the key is
+    "data") and every task of the project has "$undefined$". Returns the SQL condition "every
+    task has it" (evaluated once per query) when the alias may apply, else None."""
+    if project is None or len(keys) != 1:
+        return None
+    config_keys = list(label_config_data_types(project.label_config))
+    if not (config_keys == [keys[0]] or (not config_keys and keys[0] == "data")):
+        return None
+    lacking = select(Task.id).where(Task.project_id == project.id, json_key_type(Task.data, (DATA_UNDEFINED_NAME,)).is_(None))
+    return ~lacking.exists()
+
+
 class _JsonKey(FunctionElement):
     """Base of the data-field readers: arguments are the JSON column; `keys` is the key path.
     Not cached: the path is rendered as bound parameters built at compile time."""

@@ -29,8 +29,8 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from core.annotations.models import Annotation
 from core.data_manager.columns import (
-    BOOLEAN, DATA_PREFIX, DATETIME, LIST, NUMBER, STRING, TaskColumn, binary_order, data_key_path, json_key_contains,
-    json_key_number, json_key_text, json_key_type, parse_json_value, strip_column_prefix, task_column,
+    BOOLEAN, DATA_PREFIX, DATA_UNDEFINED_NAME, DATETIME, LIST, NUMBER, STRING, TaskColumn, binary_order, data_key_path, json_key_contains,
+    json_key_number, json_key_text, json_key_type, parse_json_value, strip_column_prefix, task_column, undefined_alias,
 )
 from core.errors import ValidationError
 from core.predictions.models import Prediction
@@ -190,7 +190,11 @@ def valid_regex(pattern: str) -> bool:
 
 def compile_item(item: FilterItem, project: Project | None) -> ColumnElement[bool]:
     if item.column.startswith(DATA_PREFIX):
-        return _data_condition(item)
+        keys = data_key_path(item.column)
+        alias = undefined_alias(project, keys)
+        if alias is None:
+            return _data_condition(item, keys)
+        return or_(and_(alias, _data_condition(item, (DATA_UNDEFINED_NAME,))), and_(~alias, _data_condition(item, keys)))
     column = task_column(item.column)
     special = _SPECIAL.get(column.name)
     if special is not None:
@@ -225,8 +229,7 @@ def _text_condition(operator: str, text, value) -> ColumnElement[bool] | None:
     return None
 
 
-def _data_condition(item: FilterItem) -> ColumnElement[bool]:
-    keys = data_key_path(item.column)
+def _data_condition(item: FilterItem, keys: tuple[str, ...]) -> ColumnElement[bool]:
     value_type = json_key_type(Task.data, keys)
     present = value_type.is_not(None)
     text = json_key_text(Task.data, keys)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import case
 
 from core.data_manager.columns import (
-    DATA_PREFIX, binary_order, data_key_path, json_key_number, json_key_sort_number, json_key_text, task_column,
+    DATA_PREFIX, DATA_UNDEFINED_NAME, binary_order, data_key_path, json_key_number, json_key_sort_number, json_key_text,
+    task_column, undefined_alias,
 )
 from core.errors import ValidationError
 from core.projects.models import Project
@@ -51,11 +52,18 @@ def compile_ordering(
     name, descending = parse_ordering_term(ordering[0])
     if name.startswith(DATA_PREFIX):
         keys = data_key_path(name)
+        alias = undefined_alias(project, keys)
+
+        def read(reader):
+            if alias is None:
+                return reader(Task.data, keys)
+            return case((alias, reader(Task.data, (DATA_UNDEFINED_NAME,))), else_=reader(Task.data, keys))
+
         if isinstance(display_types, dict) and display_types.get(ordering[0].lstrip("-+")) == "Number":
-            number = json_key_number(Task.data, keys)
+            number = read(json_key_number)
             return [(number.desc() if descending else number.asc()).nulls_last(), Task.id]
-        text = json_key_text(Task.data, keys)
-        number = json_key_sort_number(Task.data, keys)
+        text = read(json_key_text)
+        number = read(json_key_sort_number)
         # Buckets: numbers, then text values; missing keys last in both directions.
         bucket = case((text.is_(None), 2), (number.is_not(None), 0), else_=1)
         direction = (lambda e: e.desc()) if descending else (lambda e: e.asc())
