@@ -21,6 +21,7 @@ from core.jobs.models import COMPLETED, FAILED, QUEUED, RUNNING, Job
 from core.jobs.runner import SKIPPED, execute_job
 from core.tasks.models import ProjectImport, Task
 from tests.conftest import BACKENDS, _free_port, _truncate_pg
+from tests.openapi_contract import assert_matches_spec
 from tests.test_jobs import RecordingQueue
 from tests.test_jobs_redis import namespace, queued_messages, start_worker  # noqa: F401 (fixtures)
 
@@ -48,7 +49,7 @@ def make_project(client) -> int:
 def start_import(client, project_id: int, name: str, content: bytes, query: str = "") -> int:
     response = client.post(f"/api/projects/{project_id}/import{query}", files={"file": (name, content)})
     assert response.status_code == 201, response.text
-    body = response.json()
+    body = assert_matches_spec(response, "POST", "/api/projects/{id}/import")
     assert list(body) == ["import"], body
     return body["import"]
 
@@ -94,6 +95,7 @@ def test_big_csv_runs_as_a_job_in_batches_with_progress(app, actor):
     import_id = start_import(actor.client, project_id, "big.csv", csv_rows(100), "?return_task_ids=true")
     body = wait_for_import(actor.client, project_id, import_id)
     assert body["status"] == "completed", body["error"]
+    assert_matches_spec(actor.client.get(f"/api/projects/{project_id}/imports/{import_id}/"), "GET", "/api/projects/{id}/imports/{import_pk}/")
     assert (body["task_count"], body["annotation_count"], body["prediction_count"]) == (100, 0, 0)
     assert body["found_formats"] == {".csv": 1} and body["data_columns"] == ["number", "text"]
     assert body["could_be_tasks_list"] is True and len(body["file_upload_ids"]) == 1 and body["finished_at"]
