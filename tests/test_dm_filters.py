@@ -20,6 +20,7 @@ from core.data_manager.ordering import compile_ordering
 from core.data_manager.selection import resolve_selection
 from core.db.engine import transaction
 from core.errors import NotFound, ValidationError
+from core.files.models import FileUpload
 from core.projects.models import Project
 from core.tasks.models import Task
 from core.users.models import User
@@ -255,6 +256,19 @@ def test_annotation_and_prediction_columns(actor, project_id, add_tasks, query):
     assert query(None, ["-tasks:annotators"]) == [ids[0], ids[1], ids[2], ids[3]]
     assert query(None, ["tasks:predictions_model_versions"]) == [ids[1], ids[2], ids[0], ids[3]]
     assert query(None, ["-tasks:total_predictions"]) == [ids[2], ids[1], ids[0], ids[3]]
+
+
+def test_file_upload_column_is_the_uploaded_file_name(app, project_id, add_tasks, query):
+    with transaction(app.state.session_factory) as session:
+        upload_id = session.execute(
+            insert(FileUpload).values(project_id=project_id, file=f"upload/{project_id}/1a2b3c4d-reviews.csv").returning(FileUpload.id)
+        ).scalar_one()
+    from_file = add_tasks([{"t": 1}, {"t": 2}], file_upload_id=upload_id)
+    typed = add_tasks([{"t": 3}])
+    assert query(one("file_upload", "contains", "String", "reviews")) == from_file
+    assert query(one("file_upload", "empty", "String", True)) == typed
+    assert query(one("file_upload", "not_contains", "String", "other")) == from_file
+    assert query(None, ["-tasks:file_upload"]) == from_file + typed
 
 
 # --- selections -----------------------------------------------------------------------------------

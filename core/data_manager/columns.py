@@ -26,6 +26,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from core.annotations.models import Annotation
 from core.context import Context
 from core.errors import ValidationError
+from core.files.models import FileUpload
 from core.label_config import data_types as label_config_data_types
 from core.organizations.models import OrganizationMember
 from core.predictions.models import Prediction
@@ -327,13 +328,13 @@ TASK_COLUMNS: dict[str, TaskColumn] = {
         TaskColumn("predictions_score", NUMBER, _predictions_score),
         TaskColumn("avg_lead_time", NUMBER, lambda _p: select(func.avg(Annotation.lead_time)).where(Annotation.task_id == Task.id).scalar_subquery()),
         TaskColumn("ground_truth", BOOLEAN, _has_ground_truth),
-        # No drafts, reviews or file links are stored: the values every task has in Label Studio
-        # Community without them.
+        TaskColumn("file_upload", STRING, lambda _p: select(FileUpload.file).where(FileUpload.id == Task.file_upload_id).scalar_subquery()),
+        # No drafts, reviews or storage links are stored: the values every task has in Label
+        # Studio Community without them.
         TaskColumn("draft_exists", BOOLEAN, lambda _p: false()),
         TaskColumn("reviewed", BOOLEAN, lambda _p: false()),
         TaskColumn("reviews_accepted", NUMBER, lambda _p: literal(0)),
         TaskColumn("reviews_rejected", NUMBER, lambda _p: literal(0)),
-        TaskColumn("file_upload", STRING, lambda _p: cast(null(), Text)),
         TaskColumn("storage_filename", STRING, lambda _p: cast(null(), Text)),
         # Stacked values of related rows: filters on them use EXISTS (see filters.py); ordering
         # uses their joined text as Label Studio does.
