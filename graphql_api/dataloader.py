@@ -36,3 +36,40 @@ def by_id_loader(name: str, batch_read: Callable, to_node: Callable) -> type[Con
         return await self.context.read(work)
 
     return type(name, (ContextLoader,), {"batch_load_fn": batch_load_fn})
+
+
+def pages_by_parent_loader(name: str, batch_read: Callable, to_node: Callable) -> type[ContextLoader]:
+    """A loader class of pages of children per parent. Key: (parent id, PageArgs) ->
+    (nodes of that page, has_next), over `batch_read(session, org_id, parent_ids, first, after_id)
+    -> {parent id: (rows, has_next)}`: one read per distinct page request in the batch, usually
+    exactly one, since every parent of a page asks for the same `first`/`after`."""
+
+    async def batch_load_fn(self: ContextLoader, keys: Sequence[tuple[int, Any]]) -> list[tuple[list, bool]]:
+        parents_by_page: dict[Any, list[int]] = {}
+        for parent_id, page in keys:
+            parents_by_page.setdefault(page, []).append(parent_id)
+
+        def work():
+            pages = {}
+            for page, parent_ids in parents_by_page.items():
+                found = batch_read(self.session, self.org_id, parent_ids, page.first, page.after_id)
+                for parent_id, (rows, has_next) in found.items():
+                    pages[(parent_id, page)] = ([to_node(row) for row in rows], has_next)
+            return [pages[key] for key in keys]
+
+        return await self.context.read(work)
+
+    return type(name, (ContextLoader,), {"batch_load_fn": batch_load_fn})
+
+
+def counts_by_parent_loader(name: str, batch_read: Callable) -> type[ContextLoader]:
+    """A loader class of child counts per parent over `batch_read(session, org_id, ids) -> {id: n}`."""
+
+    async def batch_load_fn(self: ContextLoader, parent_ids: Sequence[int]) -> list[int]:
+        def work():
+            counts = batch_read(self.session, self.org_id, list(parent_ids))
+            return [counts[pk] for pk in parent_ids]
+
+        return await self.context.read(work)
+
+    return type(name, (ContextLoader,), {"batch_load_fn": batch_load_fn})
