@@ -37,13 +37,14 @@ def _view_condition(session: Session, project: Project, view_id: int | None):
     """The Data Manager tab's filters and selection as one condition on tasks (None: no tab)."""
     if view_id is None:
         return None
-    from core.data_manager.filters import compile_filters
+    from core.data_manager.filters import check_patterns_on_database, compile_filters
     from core.data_manager.models import View
     from core.data_manager.selection import selection_condition
 
     view = session.scalar(select(View).where(View.id == view_id, View.project_id == project.id))
     if view is None:
         return None
+    check_patterns_on_database(session, view.filters)  # a bad regex fails the job readably
     condition = compile_filters(view.filters, project)
     selected = selection_condition(view.selected_items)
     if selected is not None:
