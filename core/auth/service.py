@@ -1,9 +1,10 @@
 """Who is calling: resolve an Authorization header to a user and their active organization."""
 from __future__ import annotations
 
+import functools
 import hmac
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.auth import jwt_tokens
@@ -25,7 +26,7 @@ def authenticate(session: Session, settings: Settings, authorization: str | None
         raise AuthenticationFailed("Invalid token header. No credentials provided.")
     scheme = scheme.lower()
     if scheme == "token":
-        row = session.execute(_user_and_org().add_columns(LegacyToken.key).join(LegacyToken, LegacyToken.user_id == User.id).where(LegacyToken.key == credential)).first()
+        row = session.execute(_by_legacy_token(), {"key": credential}).first()
         # Compare in constant time even after the indexed lookup, so timing reveals nothing.
         if row is None or not hmac.compare_digest(row.key.encode(), credential.encode()):
             raise AuthenticationFailed("Invalid token.")
@@ -34,7 +35,7 @@ def authenticate(session: Session, settings: Settings, authorization: str | None
             raise AuthenticationFailed("Legacy API tokens are disabled for this organization.")
     elif scheme == "bearer":
         payload = jwt_tokens.decode(settings.secret_key, credential, expected_type="access")
-        row = session.execute(_user_and_org().where(User.id == payload.get("user_id"))).first()
+        row = session.execute(_by_user_id(), {"user_id": payload.get("user_id")}).first()
         if row is None:
             raise AuthenticationFailed("User not found")
         user, org = row.User, row.Organization
@@ -45,6 +46,22 @@ def authenticate(session: Session, settings: Settings, authorization: str | None
     if not user.is_active:
         raise AuthenticationFailed("User inactive or deleted.")
     return user, org.id if org is not None else None
+
+
+# Statements built once: building them costs more Python time than running them.
+@functools.cache
+def _by_legacy_token():
+    return (
+        _user_and_org()
+        .add_columns(LegacyToken.key)
+        .join(LegacyToken, LegacyToken.user_id == User.id)
+        .where(LegacyToken.key == bindparam("key"))
+    )
+
+
+@functools.cache
+def _by_user_id():
+    return _user_and_org().where(User.id == bindparam("user_id"))
 
 
 def _user_and_org():

@@ -118,5 +118,5 @@ def list_data_manager_tasks(
     evaluated = evaluated_columns(query)
     # completed_at is on the task row; the other computed columns need the related rows.
     needs_relations = all_fields or bool(evaluated - ROW_COLUMNS)
-    task_page = list_tasks(ctx, project.id, page, ids=ids, all_fields=needs_relations, conditions=conditions, ordering=ordering)
+    task_page = list_tasks(ctx, project, page, ids=ids, all_fields=needs_relations, conditions=conditions, ordering=ordering)
     return DataManagerPage(task_page, evaluated)

@@ -17,8 +17,10 @@ class Task(Timestamped, Base):
     __table_args__ = (
         Index("ix_tasks_project_inner_id", "project_id", "inner_id"),
         Index("ix_tasks_project_id_id", "project_id", "id"),  # task pages ordered by id
-        # Covers the task count and annotation/prediction totals of a project's task list.
+        # The totals of a project's task list sum only the tasks with annotations / predictions:
+        # a range of each of these indexes rather than a scan of every task.
         Index("ix_tasks_project_counters", "project_id", "total_annotations", "total_predictions"),
+        Index("ix_tasks_project_predictions", "project_id", "total_predictions"),
         # Data Manager filters on task data (`data @> {...}`) on PostgreSQL. SQLite has no such
         # index: there it is an always-empty partial index, so that it costs nothing.
         Index(

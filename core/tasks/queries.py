@@ -77,9 +77,20 @@ def load_task_relations(ctx: Context, tasks: Sequence[Any]) -> TaskRelations:
     return TaskRelations(annotations, predictions, users)
 
 
+def _totals(conditions: Sequence[ColumnElement[bool]]):
+    """Task count and annotation/prediction sums in one statement. Each sum reads only the tasks
+    that have any (an index range), which is several times cheaper than summing every row."""
+
+    def total_of(column):
+        return select(func.coalesce(func.sum(column), 0)).where(*conditions, column > 0).scalar_subquery()
+
+    count = select(func.count()).select_from(Task).where(*conditions).scalar_subquery()
+    return select(count, total_of(Task.total_annotations), total_of(Task.total_predictions))
+
+
 def list_tasks(
     ctx: Context,
-    project_id: int,
+    project_id: int | Project,
     page: PageRequest,
     *,
     ids: list[int] | None = None,
@@ -90,17 +101,11 @@ def list_tasks(
     """One page of a project's tasks (ordered by id unless `ordering` is given; extra SQL
     `conditions` filter it, e.g. Data Manager filters), with the totals Label Studio reports.
     Costs a constant number of statements whatever the page size."""
-    project = get_org_project(ctx, project_id)
+    project = project_id if isinstance(project_id, Project) else get_org_project(ctx, project_id)
     conditions = [Task.project_id == project.id, *conditions]
     if ids is not None:
         conditions.append(Task.id.in_([task_id for task_id in ids if is_valid_id(task_id)]))
-    total, total_annotations, total_predictions = ctx.session.execute(
-        select(
-            func.count(Task.id),
-            func.coalesce(func.sum(Task.total_annotations), 0),
-            func.coalesce(func.sum(Task.total_predictions), 0),
-        ).where(*conditions)
-    ).one()
+    total, total_annotations, total_predictions = ctx.session.execute(_totals(conditions)).one()
     page.check_exists(total)
     # Plain rows: building ORM objects would cost more than the query for a page of 100.
     tasks = list(

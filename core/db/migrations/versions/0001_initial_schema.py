@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:12:05.422560
+Create Date: 2026-11-23 08:59:58.986582
 """
 from alembic import op
 import sqlalchemy as sa
@@ -225,6 +225,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_project_counters', ['project_id', 'total_annotations', 'total_predictions'], unique=False)
         batch_op.create_index('ix_tasks_project_id_id', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_tasks_project_inner_id', ['project_id', 'inner_id'], unique=False)
+        batch_op.create_index('ix_tasks_project_predictions', ['project_id', 'total_predictions'], unique=False)
 
     op.create_table('exports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -433,6 +434,7 @@ def downgrade() -> None:
 
     op.drop_table('exports')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_project_predictions')
         batch_op.drop_index('ix_tasks_project_inner_id')
         batch_op.drop_index('ix_tasks_project_id_id')
         batch_op.drop_index('ix_tasks_project_counters')
