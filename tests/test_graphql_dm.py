@@ -139,9 +139,8 @@ def test_filtered_task_page_costs_a_constant_number_of_statements(actor, stateme
     with statement_counter() as statements:
         data = run(actor.client, query, project=global_id("Project", project_id), filter=filter, orderBy=[{"dataField": "score", "direction": "DESC"}])
     assert data["tasks"]["totalCount"] == task_count - 2
-    # Authentication (1), project (2: the Data Manager list and list_tasks each check it, as for
-    # REST), totals (1), page (1), annotations (1), predictions (1).
-    assert statements() == 7
+    # Authentication (1), project (1), totals (1), page (1), annotations (1), predictions (1).
+    assert statements() == 6
 
 
 VIEW_FIELDS = "id pk title order filters ordering hiddenColumns data project { pk }"
