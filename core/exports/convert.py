@@ -15,6 +15,7 @@ from core.config import Settings
 from core.errors import ValidationError
 from core.exports.asr import write_asr_manifest
 from core.exports.brush import write_brush
+from core.exports.brush_coco import write_brush_coco
 from core.exports.coco import write_coco
 from core.exports.conll import write_conll
 from core.exports.csv_export import csv_chunks
@@ -25,7 +26,7 @@ from core.exports.voc import write_voc
 from core.exports.yolo import write_yolo
 
 # Formats the converter has that this server does not write.
-UNSUPPORTED_FORMATS = ("BRUSH_TO_COCO", "DOCLANG", CSV_OLD)
+UNSUPPORTED_FORMATS = ("DOCLANG", CSV_OLD)
 KNOWN_FORMATS = ALL_FORMAT_NAMES + (CSV_OLD,)
 WITH_IMAGES = ("COCO_WITH_IMAGES", "YOLO_WITH_IMAGES", "YOLO_OBB_WITH_IMAGES")
 _DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
@@ -72,6 +73,8 @@ def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], 
         write_voc(items, output_dir, parsed_config, data_key, media)
     elif export_type in ("BRUSH_TO_NUMPY", "BRUSH_TO_PNG"):
         write_brush(items, output_dir, as_png=export_type == "BRUSH_TO_PNG")
+    elif export_type == "BRUSH_TO_COCO":
+        write_brush_coco(items, output_dir)
     elif export_type == "ASR_MANIFEST":
         write_asr_manifest(items, output_dir, data_key, media)
     else:
