@@ -68,6 +68,25 @@ class ApiRequest:
         except orjson.JSONDecodeError as exc:
             raise ValidationError({"non_field_errors": [f"JSON parse error - {exc}"]}, detail=f"JSON parse error - {exc}")
 
+    def int_param(self, name: str, detail: str | None = None) -> int | None:
+        """An optional integer query parameter; anything else is a field error."""
+        raw = self.query.get(name)
+        if raw in (None, ""):
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationError({name: ["A valid integer is required."]}, detail=detail) from None
+
+    def flex_param(self, name: str) -> list[str] | None:
+        """rest_flex_fields' `include` / `omit`: `name` or `name[]`, repeated or one comma-separated value."""
+        values = self.query.getlist(name) or self.query.getlist(f"{name}[]")
+        if not values:
+            return None
+        if len(values) == 1:
+            values = values[0].split(",")
+        return [value.strip() for value in values if value.strip()]
+
     def page_request(self, default_page_size: int = 30, max_page_size: int = 100_000) -> PageRequest:
         return PageRequest.parse(self.query.get("page"), self.query.get("page_size"), default_page_size, max_page_size)
 

@@ -53,18 +53,8 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # --- request parsing ---------------------------------------------------------------------
 
 
-def _int_param(req: ApiRequest, name: str, detail: str | None = None) -> int | None:
-    raw = req.query.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError({name: ["A valid integer is required."]}, detail=detail) from None
-
-
 def _project_id(req: ApiRequest) -> int | None:
-    return _int_param(req, "project")
+    return req.int_param("project")
 
 
 def _body(req: ApiRequest, default: Any = None) -> Any:
@@ -145,7 +135,7 @@ def update_project(req: ApiRequest):
 
 def switch_project(req: ApiRequest):
     """The project named by `uuid` (its id); pass ?project=<id> on later calls to keep using it."""
-    project_id = _int_param(req, "uuid", detail="Not a valid UUID")
+    project_id = req.int_param("uuid", detail="Not a valid UUID")
     if project_id is None:
         raise ValidationError({"uuid": ["This field is required."]}, detail="Not a valid UUID")
     return _project(req, service.current_project(req.ctx, project_id))

@@ -30,16 +30,6 @@ DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100  # Label Studio's ProjectListPagination
 
 
-def _flex_param(req: ApiRequest, name: str) -> list[str] | None:
-    """rest_flex_fields reads `name` or `name[]`; one value is a comma-separated list."""
-    values = req.query.getlist(name) or req.query.getlist(f"{name}[]")
-    if not values:
-        return None
-    if len(values) == 1:
-        values = values[0].split(",")
-    return [value.strip() for value in values if value.strip()]
-
-
 def _body(req: ApiRequest):
     """JSON, or a form as Label Studio's FormParser reads it (one value per field)."""
     if req.content_type == "application/x-www-form-urlencoded":
@@ -67,7 +57,7 @@ def _render(req: ApiRequest, projects, shape, include, omit) -> list[dict]:
 def list_view(req: ApiRequest):
     page = req.page_request(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     projects, total = list_projects(req.ctx, ProjectFilters.parse(req.query), page)
-    items = _render(req, projects, project_list_item, _flex_param(req, "include"), _flex_param(req, "omit"))
+    items = _render(req, projects, project_list_item, req.flex_param("include"), req.flex_param("omit"))
     return paginated(req, items, total, page)
 
 
@@ -82,16 +72,16 @@ def counts_view(req: ApiRequest):
     # Label Studio's counts list has no pinned filter and no ordering parameter: it goes by id.
     filters = replace(ProjectFilters.parse(req.query), pinned="all", ordering=["id"])
     projects, total = list_projects(req.ctx, filters, page)
-    include = _flex_param(req, "include")
+    include = req.flex_param("include")
     counters = project_counters(
         req.ctx.session, [p.id for p in projects], user_id=req.ctx.require_user().id, fields=_counter_fields(include)
     )
-    items = [sparse(project_counts(p.id, counters[p.id]), include, _flex_param(req, "omit")) for p in projects]
+    items = [sparse(project_counts(p.id, counters[p.id]), include, req.flex_param("omit")) for p in projects]
     return paginated(req, items, total, page)
 
 
 def _one(req: ApiRequest, project, shape) -> dict:
-    return _render(req, [project], shape, _flex_param(req, "include"), _flex_param(req, "omit"))[0]
+    return _render(req, [project], shape, req.flex_param("include"), req.flex_param("omit"))[0]
 
 
 def detail_view(req: ApiRequest):

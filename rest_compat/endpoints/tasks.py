@@ -12,16 +12,6 @@ from rest_compat.shapes.tasks import dm_task_json, dm_task_json_evaluated, task_
 DEFAULT_PAGE_SIZE = 100  # Label Studio's TaskPagination; no maximum unless configured
 
 
-def _int_param(req: ApiRequest, name: str) -> int | None:
-    raw = req.query.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError({name: ["A valid integer is required."]})
-
-
 def _ids(req: ApiRequest) -> list[int] | None:
     raw = req.query.getlist("ids") or req.query.getlist("ids[]")
     if not raw:
@@ -32,19 +22,9 @@ def _ids(req: ApiRequest) -> list[int] | None:
         raise ValidationError({"ids": ["A valid integer is required."]})
 
 
-def _flex_param(req: ApiRequest, name: str) -> list[str] | None:
-    """rest_flex_fields' `include` / `omit`: repeated or comma-separated, also as `name[]`."""
-    values = req.query.getlist(name) or req.query.getlist(f"{name}[]")
-    if not values:
-        return None
-    if len(values) == 1:
-        values = values[0].split(",")
-    return [value.strip() for value in values]
-
-
 def _sparse(req: ApiRequest):
     """A function that keeps the fields asked for with `include` and drops those in `omit`."""
-    include, omit = _flex_param(req, "include"), set(_flex_param(req, "omit") or ())
+    include, omit = req.flex_param("include"), set(req.flex_param("omit") or ())
     if include is None and not omit:
         return lambda body: body
     kept = set(include) if include is not None else None
@@ -52,7 +32,7 @@ def _sparse(req: ApiRequest):
 
 
 def list_view(req: ApiRequest):
-    project_id, view_id = _int_param(req, "project"), _int_param(req, "view")
+    project_id, view_id = req.int_param("project"), req.int_param("view")
     if not project_id and not view_id:
         # Label Studio answers exactly this, without its usual error envelope.
         return json_response({"detail": "Neither project nor view id specified"}, 404)
