@@ -393,7 +393,7 @@ def test_formats_endpoint(actor, stranger, db):
     assert stranger.client.get(f"/api/projects/{project_id}/export?exportType=COCO").status_code == 404
 
 
-@pytest.mark.parametrize("export_type", ["BOGUS", "DOCLANG", "coco"])
+@pytest.mark.parametrize("export_type", ["BOGUS", "CSV_OLD", "coco"])
 def test_unknown_or_unavailable_format_is_refused(actor, db, export_type):
     project_id = create_project(actor, label_config=BBOX)
     response = actor.client.get(f"/api/projects/{project_id}/export?exportType={export_type}")

@@ -19,6 +19,7 @@ from core.exports.brush_coco import write_brush_coco
 from core.exports.coco import write_coco
 from core.exports.conll import write_conll
 from core.exports.csv_export import csv_chunks
+from core.exports.doclang import write_doclang
 from core.exports.formats import ALL_FORMAT_NAMES, CSV_OLD, data_keys
 from core.exports.json_min import json_min_record, prettify
 from core.exports.media import MediaResolver
@@ -26,7 +27,7 @@ from core.exports.voc import write_voc
 from core.exports.yolo import write_yolo
 
 # Formats the converter has that this server does not write.
-UNSUPPORTED_FORMATS = ("DOCLANG", CSV_OLD)
+UNSUPPORTED_FORMATS = (CSV_OLD,)
 KNOWN_FORMATS = ALL_FORMAT_NAMES + (CSV_OLD,)
 WITH_IMAGES = ("COCO_WITH_IMAGES", "YOLO_WITH_IMAGES", "YOLO_OBB_WITH_IMAGES")
 _DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
@@ -45,17 +46,18 @@ def needs_region_ids(export_type: str, parsed_config: Mapping[str, Any]) -> bool
 
 def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], output_dir: Path,
                     parsed_config: Mapping[str, Any], *, upload_dir: Path | None, download_resources: bool,
-                    settings: Settings | None = None) -> None:
+                    settings: Settings | None = None, read_tasks: Callable[[], Iterable[dict]] | None = None) -> None:
     """Write the format's files into `output_dir` (created). `read_items` gives a fresh iterator of
-    converter items each call (CSV/TSV read them twice, everything else once). With `settings`, remote
-    media are downloaded (under the outgoing URL policy) when the format copies resources."""
+    converter items each call (CSV/TSV read them twice, everything else once); `read_tasks` the JSON
+    export's tasks (DOCLANG reads those). With `settings`, remote media are downloaded (under the
+    outgoing URL policy) when the format copies resources."""
     check_format(export_type)
-    if export_type not in ("CSV", "TSV"):
+    if export_type not in ("CSV", "TSV", "DOCLANG"):
         items = read_items()
     output_dir.mkdir(parents=True, exist_ok=True)
     keys = data_keys(parsed_config)
     data_key = keys[0] if keys else None
-    copies = export_type in WITH_IMAGES or (download_resources and export_type in ("VOC", "ASR_MANIFEST"))
+    copies = export_type in WITH_IMAGES or (download_resources and export_type in ("VOC", "ASR_MANIFEST", "DOCLANG"))
     media = MediaResolver(upload_dir, copies, settings)
     if export_type == "JSON_MIN":
         _write_json_min(items, output_dir / "result.json")
@@ -77,6 +79,11 @@ def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], 
         write_brush_coco(items, output_dir)
     elif export_type == "ASR_MANIFEST":
         write_asr_manifest(items, output_dir, data_key, media)
+    elif export_type == "DOCLANG":
+        if read_tasks is None:
+            raise ValidationError({"export_type": ["DOCLANG is written from whole tasks"]})
+        write_doclang(read_tasks(), output_dir, parsed_config, media, output_dir.parent / (output_dir.name + ".doclang-work"),
+                      download_resources=download_resources)
     else:
         raise ValidationError({"export_type": [f"{export_type} is not written from converter items"]})
 

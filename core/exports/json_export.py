@@ -117,7 +117,8 @@ def prepare_export(open_session: Callable[[], Session], plan: ExportPlan) -> Pre
             matcher = ControlMatcher(plan.parsed_config, needs_region_ids(plan.options.export_type, plan.parsed_config))
             write_converted(plan.options.export_type, lambda: _items(session, plan, matcher), work / "out", plan.parsed_config,
                             upload_dir=upload_root(data_dir) if data_dir else None,
-                            download_resources=plan.options.download_resources, settings=plan.settings)
+                            download_resources=plan.options.download_resources, settings=plan.settings,
+                            read_tasks=lambda: export_tasks(session, plan))
         finally:
             session.close()
         packaged = package(work / "out", allow_empty=True)
@@ -248,6 +249,15 @@ def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
         yield body if first else b",\n" + body
         first = False
     yield b"\n]"
+
+
+def export_tasks(session: Session, plan: ExportPlan) -> Iterator[dict]:
+    """The JSON export's tasks, one dict at a time (as the converter reads them back)."""
+    for tasks, annotations, predictions in _batches(session, plan):
+        users = _completed_by_users(session, annotations) if plan.options.expand_completed_by else None
+        for task in tasks:
+            rendered = _task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users)
+            yield orjson.loads(orjson.dumps(rendered, option=_DUMP_OPTIONS))
 
 
 def _items(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Iterator[dict]:

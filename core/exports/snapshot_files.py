@@ -21,6 +21,11 @@ def snapshot_items(source: Path, matcher: ControlMatcher) -> Iterator[dict]:
                 yield from task_items(task["id"], task.get("data"), annotations, matcher)
 
 
+def snapshot_file_tasks(source: Path) -> Iterator[dict]:
+    with open(source, "rb") as lines:
+        yield from snapshot_tasks(lines)
+
+
 def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping[str, Any], work: Path, *,
                           settings: Settings, download_resources: bool) -> PackagedExport | None:
     """The converted file inside `work` (None when the format wrote nothing, as Label Studio reports)."""
@@ -32,5 +37,5 @@ def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping
         matcher = ControlMatcher(parsed_config, needs_region_ids(export_type, parsed_config))
         write_converted(export_type, lambda: snapshot_items(source, matcher), output, parsed_config,
                         upload_dir=upload_root(settings.data_dir), download_resources=download_resources,
-                        settings=settings)
+                        settings=settings, read_tasks=lambda: snapshot_file_tasks(source))
     return package(output, allow_empty=False)

@@ -33,8 +33,7 @@ from core.net.outgoing import OutgoingUrlRefused, fetch_to_file
 from core.projects.models import Project
 from core.tasks.models import ProjectImport, Task
 from core.tasks.queries import get_org_project, is_valid_id
-from core.tasks.service import ImportOptions, ImportResult, get_project_import
-from core.timeutil import utcnow
+from core.tasks.service import ImportOptions, ImportResult, complete_import, get_project_import
 
 KIND = "import"
 MAX_FILES_PER_REQUEST = 100  # Label Studio's DATA_UPLOAD_MAX_NUMBER_FILES
@@ -214,28 +213,10 @@ def _import_now(ctx: Context, project: Project, uploads: list[FileUpload], proje
             annotation_count += annotations
             prediction_count += predictions
         ctx.session.expire(project, ["model_version"])
-    duration = time.monotonic() - started
-    project_import.status = "completed"
-    project_import.task_count = scan.task_count
-    project_import.annotation_count = annotation_count or 0
-    project_import.prediction_count = prediction_count or 0
-    project_import.found_formats = scan.found_formats
-    project_import.data_columns = scan.data_columns
-    project_import.duration = duration
-    project_import.task_ids = task_ids if project_import.return_task_ids else []
-    project_import.finished_at = utcnow()
-    ctx.session.flush()
-    return ImportResult(
-        import_id=project_import.id,
-        task_count=scan.task_count,
-        annotation_count=annotation_count,
-        prediction_count=prediction_count,
-        duration=duration,
-        task_ids=task_ids if project_import.return_task_ids and task_ids else None,
-        file_upload_ids=list(project_import.file_upload_ids),
-        could_be_tasks_list=project_import.could_be_tasks_list,
-        found_formats=scan.found_formats,
-        data_columns=scan.data_columns,
+    return complete_import(
+        ctx, project_import, task_count=scan.task_count, annotation_count=annotation_count,
+        prediction_count=prediction_count, duration=time.monotonic() - started, task_ids=task_ids,
+        found_formats=scan.found_formats, data_columns=scan.data_columns,
     )
 
 

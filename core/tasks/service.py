@@ -404,22 +404,39 @@ def import_tasks(ctx: Context, project_id: int, payload: Any, options: ImportOpt
             project.model_version = prediction_rows[-1][1]["model_version"]
         annotation_count, prediction_count = len(annotation_rows), len(prediction_rows)
 
-    duration = time.monotonic() - started
+    return complete_import(
+        ctx, project_import, task_count=len(tasks), annotation_count=annotation_count,
+        prediction_count=prediction_count, duration=time.monotonic() - started, task_ids=task_ids,
+    )
+
+
+def complete_import(ctx: Context, project_import: ProjectImport, *, task_count: int, annotation_count: int | None,
+                    prediction_count: int | None, duration: float, task_ids: list[int],
+                    found_formats: Any = None, data_columns: list[str] | None = None) -> ImportResult:
+    """Record a finished import on its row and answer it as Label Studio does."""
     project_import.status = "completed"
-    project_import.task_count = len(tasks)
+    project_import.task_count = task_count
     project_import.annotation_count = annotation_count or 0
     project_import.prediction_count = prediction_count or 0
+    if found_formats is not None:
+        project_import.found_formats = found_formats
+    if data_columns is not None:
+        project_import.data_columns = data_columns
     project_import.duration = duration
-    project_import.task_ids = task_ids if options.return_task_ids else []
+    project_import.task_ids = task_ids if project_import.return_task_ids else []
     project_import.finished_at = utcnow()
     ctx.session.flush()
     return ImportResult(
         import_id=project_import.id,
-        task_count=len(tasks),
+        task_count=task_count,
         annotation_count=annotation_count,
         prediction_count=prediction_count,
         duration=duration,
-        task_ids=task_ids if options.return_task_ids and task_ids else None,
+        task_ids=task_ids if project_import.return_task_ids and task_ids else None,
+        file_upload_ids=list(project_import.file_upload_ids or []),
+        could_be_tasks_list=project_import.could_be_tasks_list,
+        found_formats=found_formats if found_formats is not None else [],
+        data_columns=data_columns if data_columns is not None else [],
     )
 
 
