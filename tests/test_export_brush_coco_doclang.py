@@ -147,6 +147,32 @@ def dclx_members(path) -> list[tuple[str, bytes]]:
         return [(name, archive.read(name)) for name in archive.namelist()]
 
 
+def label_studio_conversion(config, snapshot: bytes, tmp_path, *, upload_dir, download_resources):
+    """The converter's DOCLANG files, with the config parsed as Label Studio parses it for the converter
+    (project.get_parsed_config(), which knows Image valueList; the sdk's parse_config does not)."""
+    import shutil
+
+    from label_studio_sdk.converter import Converter
+
+    from core import label_config as lc
+
+    tmp_path.mkdir(parents=True)
+    source = tmp_path / "input.json"
+    source.write_bytes(snapshot)
+    out = tmp_path / "out"
+    out.mkdir()
+    converter = Converter(config=lc.parsed_label_config(config), project_dir=None, upload_dir=upload_dir,
+                          download_resources=download_resources)
+    converter.convert(str(source), str(out), "DOCLANG", is_dir=False)
+    files = list(out.iterdir())
+    if len(files) == 1 and files[0].is_file():
+        single = tmp_path / "single"
+        single.mkdir()
+        shutil.move(files[0], single / f"single{files[0].suffix}")
+        return single
+    return out
+
+
 def compare_doclang(actor, project_id, config, tmp_path, *, upload_dir=None, download_resources=True, all_tasks=True,
                     snapshot=None):
     query = "&download_all_tasks=true" if all_tasks else ""
@@ -156,8 +182,8 @@ def compare_doclang(actor, project_id, config, tmp_path, *, upload_dir=None, dow
                                     f"&download_resources={'true' if download_resources else 'false'}")
     else:
         snapshot, response = snapshot
-    theirs = oracle(config, snapshot, "DOCLANG", tmp_path / "oracle", upload_dir=upload_dir,
-                    download_resources=download_resources)
+    theirs = label_studio_conversion(config, snapshot, tmp_path / "oracle", upload_dir=upload_dir,
+                                     download_resources=download_resources)
     ours = tmp_path / "ours"
     unpack(response, ours)
     assert tree(ours) == tree(theirs)
@@ -186,7 +212,7 @@ def test_doclang_matches_the_converter(actor, db, tmp_path, settings):
 
     project_id = create_doclang_project(actor, db, DOCLANG, [
         (with_assets, lambda pid: [
-            ([text_area(doc(f'<page><src uri="/data/upload/{pid}/figure.png"/><src uri="/data/upload/{pid}/figure.png?v=2"/>'
+            ([text_area(doc(f'<page><src uri="/data/upload/{pid}/figure.png"/><src uri="/data/upload/{pid}/figure.png?v=2"/><src uri="/data/upload/{pid}/figure.png"/>'
                             f'<src uri="http://example.com/remote.png"/><src uri="/data/upload/{pid}/chart.jpg"/>'
                             f'<src uri="data:image/png;base64,AAAA"/><src uri="/data/upload/{pid}/notes.txt"/></page>'
                             '<text>Héllo &amp; world</text>')),
@@ -209,9 +235,12 @@ def test_doclang_matches_the_converter(actor, db, tmp_path, settings):
     names = sorted(archives)
     assert len(names) == 6 and any(name.endswith("-data-2.dclx") for name in names)
     first = next(members for name, members in archives.items() if "assets/figure.png" in members)
-    assert {"assets/figure.png", "assets/figure-2.png", "assets/chart.jpg", "pages/1.png", "document.xml",
+    assert {"assets/figure.png", "assets/figure-3.png", "assets/chart.jpg", "pages/1.png", "document.xml",
             "[Content_Types].xml", "_rels/.rels"} == set(first)
-    assert b'uri="assets/figure-2.png"' in first["document.xml"] and b"http://example.com/remote.png" in first["document.xml"]
+    document = first["document.xml"]
+    assert b'uri="assets/figure-3.png"' in document and b"http://example.com/remote.png" in document
+    assert b"figure.png?v=2" in document  # not a file: the uri stays (and its name was still taken)
+    assert document.startswith(b"<doclang><page>")  # re-serialized by lxml, no XML declaration
     # Without resources: the documents as they are, no pages or assets.
     _, bare = compare_doclang(actor, project_id, DOCLANG, tmp_path / "bare", upload_dir=str(upload_dir),
                               download_resources=False)
