@@ -149,6 +149,24 @@ def test_list_pages_in_id_order_and_filters_ids(actor):
     assert [t["id"] for t in chosen["tasks"]] == [ids[1], ids[4]] and chosen["total"] == 2
 
 
+def test_deep_pages_keep_order_and_filters(actor):
+    """Pages past the first thousand tasks are read by a deferred join; same tasks, same order."""
+    import json
+
+    project_id = make_project(actor)
+    ids = import_tasks(actor, project_id, [{"text": f"t{i % 7}"} for i in range(1210)])
+    deep = actor.client.get(f"/api/tasks/?project={project_id}&page=12&page_size=100").json()
+    assert [t["id"] for t in deep["tasks"]] == ids[1100:1200]
+    query = json.dumps({
+        "filters": {"conjunction": "and", "items": [{"filter": "filter:tasks:data.text", "operator": "not_equal", "type": "String", "value": "t0"}]},
+        "ordering": ["-tasks:data.text"],
+    })
+    everything = actor.client.get("/api/tasks/", params={"project": project_id, "query": query, "page_size": 1210}).json()
+    deep_filtered = actor.client.get("/api/tasks/", params={"project": project_id, "query": query, "page": 11, "page_size": 100}).json()
+    assert deep_filtered["total"] == everything["total"] == 1210 - 173
+    assert [t["id"] for t in deep_filtered["tasks"]] == [t["id"] for t in everything["tasks"]][1000:1037]
+
+
 def test_list_needs_a_project(actor):
     response = actor.client.get("/api/tasks/")
     assert response.status_code == 404

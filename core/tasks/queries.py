@@ -77,6 +77,9 @@ def load_task_relations(ctx: Context, tasks: Sequence[Any]) -> TaskRelations:
     return TaskRelations(annotations, predictions, users)
 
 
+DEFERRED_JOIN_OFFSET = 1000
+
+
 def _totals(conditions: Sequence[ColumnElement[bool]]):
     """Task count and annotation/prediction sums in one statement. Each sum reads only the tasks
     that have any (an index range), which is several times cheaper than summing every row."""
@@ -108,9 +111,14 @@ def list_tasks(
     total, total_annotations, total_predictions = ctx.session.execute(_totals(conditions)).one()
     page.check_exists(total)
     # Plain rows: building ORM objects would cost more than the query for a page of 100.
-    tasks = list(
-        ctx.session.execute(select(*Task.__table__.c).where(*conditions).order_by(*ordering, Task.id).offset(page.offset).limit(page.page_size))
-    )
+    order = [*ordering, Task.id]
+    if page.offset >= DEFERRED_JOIN_OFFSET:
+        # Deep pages: skip rows in the narrow (project_id, id) index, then read only the page's rows.
+        page_ids = select(Task.id).where(*conditions).order_by(*order).offset(page.offset).limit(page.page_size)
+        query = select(*Task.__table__.c).where(Task.id.in_(page_ids.scalar_subquery()))
+    else:
+        query = select(*Task.__table__.c).where(*conditions).offset(page.offset).limit(page.page_size)
+    tasks = list(ctx.session.execute(query.order_by(*order)))
     relations = load_task_relations(ctx, tasks) if all_fields else None
     return TaskPage(project, tasks, int(total), int(total_annotations), int(total_predictions), relations)
 
