@@ -287,7 +287,7 @@ def test_bad_conversions(actor, exported_project, db):
     assert missing.status_code == 400 and missing.json()["validation_errors"] == {"export_type": ["This field is required."]}
     bogus = actor.client.post(f"{base}/convert", json={"export_type": "BOGUS"})
     assert bogus.json()["validation_errors"] == {"export_type": ["BOGUS is not supported export format"]}
-    assert actor.client.post(f"{base}/convert", json={"export_type": "DOCLANG"}).status_code == 400
+    assert actor.client.post(f"{base}/convert", json={"export_type": "CSV_OLD"}).status_code == 400
     assert db.scalar(select(ConvertedFormat.id)) is None
     assert actor.client.post(f"/api/projects/{p['project']}/exports/999999/convert", json={"export_type": "CSV"}).status_code == 404
 
