@@ -208,6 +208,18 @@ def _model_version_param(body: dict, *_: Any) -> dict:
     return {"model_version": str(version)}
 
 
+def _insert_annotations_by_caller(run: ActionRun, rows: list[dict]) -> None:
+    """Annotations by the acting user in the action's project, one executemany; each row names
+    its task_id, result and parent (prediction or annotation)."""
+    now = utcnow()
+    common = {
+        "project_id": run.project.id, "completed_by_id": run.user_id, "was_cancelled": False,
+        "ground_truth": False, "bulk_created": False, "created_at": now, "updated_at": now,
+        "parent_prediction_id": None, "parent_annotation_id": None,
+    }
+    run.session.execute(Annotation.__table__.insert(), [{**common, **row, "unique_id": str(uuid.uuid4())} for row in rows])
+
+
 def _predictions_to_annotations(run: ActionRun, ids: list[int]) -> Counter:
     """An annotation by the caller from every prediction of the tasks that no annotation was
     made from yet (so running it twice creates nothing new), in one executemany per chunk."""
@@ -225,26 +237,10 @@ def _predictions_to_annotations(run: ActionRun, ids: list[int]) -> Counter:
         predictions = run.session.execute(query.order_by(Prediction.id)).all()
         if not predictions:
             continue
-        now = utcnow()
-        run.session.execute(
-            Annotation.__table__.insert(),
-            [
-                {
-                    "task_id": task_id,
-                    "project_id": run.project.id,
-                    "result": result,
-                    "completed_by_id": run.user_id,
-                    "parent_prediction_id": prediction_id,
-                    "was_cancelled": False,
-                    "ground_truth": False,
-                    "bulk_created": False,
-                    "unique_id": str(uuid.uuid4()),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for prediction_id, task_id, result in predictions
-            ],
-        )
+        _insert_annotations_by_caller(run, [
+            {"task_id": task_id, "result": result, "parent_prediction_id": prediction_id}
+            for prediction_id, task_id, result in predictions
+        ])
         created += len(predictions)
         touched.update(task_id for _, task_id, _ in predictions)
     refresh_task_counters(run.session, touched, touched_by=run.user_id)
@@ -442,26 +438,10 @@ def _propagate_annotations(run: ActionRun, ids: list[int]) -> Counter:
         task_ids = run.session.scalars(select(Task.id).where(*_in_project(run, chunk), Task.id != source_task)).all()
         if not task_ids:
             continue
-        now = utcnow()
-        run.session.execute(
-            Annotation.__table__.insert(),
-            [
-                {
-                    "task_id": task_id,
-                    "project_id": run.project.id,
-                    "result": run.params["result"],
-                    "completed_by_id": run.user_id,
-                    "parent_annotation_id": run.params["source_annotation_id"],
-                    "was_cancelled": False,
-                    "ground_truth": False,
-                    "bulk_created": False,
-                    "unique_id": str(uuid.uuid4()),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for task_id in task_ids
-            ],
-        )
+        _insert_annotations_by_caller(run, [
+            {"task_id": task_id, "result": run.params["result"], "parent_annotation_id": run.params["source_annotation_id"]}
+            for task_id in task_ids
+        ])
         created += len(task_ids)
         touched.extend(task_ids)
     refresh_task_counters(run.session, touched)
