@@ -18,9 +18,8 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
-# Regenerate the initial migration from the models (pre-release only: nothing has shipped yet).
-migration-regen: $(STAMP)
-	rm -f core/db/migrations/versions/0001_*.py /tmp/labelgraph_regen.sqlite3
-	$(BIN)/python -m core.db.regen
+# The next Alembic migration, generated from the models: make migration MESSAGE="add webhooks"
+migration: $(STAMP)
+	$(BIN)/python -m core.db.autogenerate $(MESSAGE)
 
-.PHONY: install serve test migration-regen
+.PHONY: install serve test migration

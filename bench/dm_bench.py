@@ -76,7 +76,8 @@ def prepare_labelgraph(database_url: str, n_tasks: int) -> tuple[str, int]:
     import psycopg
     from sqlalchemy import insert
 
-    from core.db.engine import create_db_engine, make_session_factory, transaction
+    from core.db.engine import create_db_engine, make_session_factory
+    from core.db.unit_of_work import transaction
     from core.db.migrate import upgrade_head
     from core.data_manager.models import View
     from core.projects.models import Project

@@ -34,7 +34,8 @@ def seed(database_url: str, n_tasks: int) -> int:
     from sqlalchemy import insert, select
 
     from core.annotations.models import Annotation
-    from core.db.engine import create_db_engine, make_session_factory, transaction
+    from core.db.engine import create_db_engine, make_session_factory
+    from core.db.unit_of_work import transaction
     from core.db.migrate import upgrade_head
     from core.projects.models import Project
     from core.tasks.models import Task
@@ -95,9 +96,12 @@ def measure(database_url: str, data_dir: str, project_id: int, kind: str) -> dic
     began = time.perf_counter()
     size = 0
     if kind == "SNAPSHOT":
+        from core.domains import register_domains
         from core.exports.models import Export
         from core.exports.snapshots import create_snapshot
         from core.jobs.runner import execute_job
+
+        register_domains()  # the runner finds the "export" handler through the registry
 
         class NoQueue:
             def enqueue(self, kind, job_id):

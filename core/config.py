@@ -31,6 +31,9 @@ class Settings:
     import_batch_size: int = 5000
     # Data Manager actions over more tasks than this run as a "dm_action" job on the workers.
     dm_action_job_threshold: int = 5000
+    # Members act with their role's permissions (Label Studio Enterprise); off, every member has
+    # the owner's (Label Studio Community). See core.auth.policy.
+    enforce_roles: bool = False
     version: str = "1.23.2"
 
     def with_(self, **changes) -> "Settings":
@@ -67,4 +70,5 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
         import_json_sync_max_bytes=int(os.environ.get("LABELGRAPH_IMPORT_JSON_SYNC_MAX_BYTES", 32 * 1024 * 1024)),
         import_batch_size=int(os.environ.get("LABELGRAPH_IMPORT_BATCH_SIZE", 5000)),
         dm_action_job_threshold=int(os.environ.get("LABELGRAPH_DM_ACTION_JOB_THRESHOLD", 5000)),
+        enforce_roles=os.environ.get("LABELGRAPH_ENFORCE_ROLES", "").lower() in ("1", "true", "yes", "on"),
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy.orm import Session
 
 from core.config import Settings
+from core.db.unit_of_work import after_commit, on_rollback
 from core.errors import NotAuthenticated
 
 if TYPE_CHECKING:
@@ -19,10 +20,18 @@ class Context:
     settings: Settings
     user: "User | None" = None
     organization_id: int | None = None
+    # The caller's membership role in that organization (core.auth.policy reads it).
+    role: str | None = None
     # Ports (job queue, HTTP client, object stores) injected by the composition root.
     ports: dict[str, Any] = field(default_factory=dict)
-    # Side effects (enqueue a job, send a webhook) that must wait for the commit.
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """A side effect (enqueue a job, remove replaced files) that must wait for the commit."""
+        after_commit(self.session, hook)
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Undo work outside the database (a file written) if the transaction rolls back."""
+        on_rollback(self.session, hook)
 
     def require_user(self) -> "User":
         if self.user is None:

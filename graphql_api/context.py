@@ -12,8 +12,8 @@ event loop.
 Transactions: reads share the request's session and are rolled back when the request ends.
 A websocket connection (subscriptions) is one long "request": authenticated by its
 connection_init message, with one session until it closes.
-Each mutation field is its own transaction (`write`): committed when the use case succeeds,
-rolled back on any error, with `after_commit` hooks fired after the commit as REST does.
+Each mutation field is its own transaction (`write`, core's unit of work): committed when the use
+case succeeds, rolled back on any error, with the after-commit hooks fired as REST does.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import anyio
 import anyio.to_thread
 from starlette.requests import HTTPConnection
 
-from core.auth.service import authenticate
+from core.auth.service import sign_in
 from core.context import Context
+from core.db.unit_of_work import run_in_transaction
 from graphql_api.loaders import Loaders
 
 T = TypeVar("T")
@@ -55,24 +56,10 @@ class GraphQLContext:
             return await anyio.to_thread.run_sync(work)
 
     async def write(self, work: Callable[[], T]) -> T:
-        """Run a use case as one transaction; errors roll it back and propagate."""
+        """Run a use case as one transaction (core's unit of work); errors roll it back and propagate."""
         async with self.lock:
-            result = await anyio.to_thread.run_sync(self._in_transaction, work)
+            result = await anyio.to_thread.run_sync(run_in_transaction, self.core.session, work)
         self.reset_loaders()
-        return result
-
-    def _in_transaction(self, work: Callable[[], T]) -> T:
-        session = self.core.session
-        try:
-            result = work()
-            session.commit()
-        except BaseException:
-            session.rollback()
-            self.core.after_commit.clear()
-            raise
-        hooks, self.core.after_commit[:] = list(self.core.after_commit), []
-        for hook in hooks:
-            hook()
         return result
 
 
@@ -85,9 +72,7 @@ def open_core_context(request: HTTPConnection, authorization: str | None = None)
     session = state.session_factory()
     try:
         core_context = Context(session=session, settings=state.settings, ports=state.ports)
-        core_context.user, core_context.organization_id = authenticate(
-            session, state.settings, authorization if authorization is not None else request.headers.get("authorization")
-        )
+        sign_in(core_context, authorization if authorization is not None else request.headers.get("authorization"))
         return core_context, core_context.user.id
     except BaseException:
         session.close()

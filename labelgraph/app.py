@@ -10,6 +10,7 @@ from starlette.requests import Request
 from core.config import Settings, load_settings
 from core.db.engine import create_db_engine, make_session_factory
 from core.db.migrate import upgrade_head
+from core.domains import register_domains
 from graphql_api.app import graphql_routes
 from rest_compat.http import error_body, json_response
 from rest_compat.routes import rest_routes
@@ -18,6 +19,7 @@ from workers.runtime import JobSystem
 
 def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Starlette:
     settings = settings or load_settings()
+    register_domains()
     if migrate:
         upgrade_head(settings.database_url)
     engine = create_db_engine(settings.database_url)

@@ -7,8 +7,10 @@ import logging
 import sys
 
 from core.config import load_settings
-from core.db.engine import create_db_engine, make_session_factory, transaction
+from core.db.engine import create_db_engine, make_session_factory
+from core.db.unit_of_work import transaction
 from core.db.migrate import upgrade_head
+from core.jobs.registry import DEFAULT_QUEUE, EXPORTS_QUEUE, IMPORTS_QUEUE, QUEUES
 from core.users.bootstrap import ensure_user
 from workers.runtime import WorkerOptions
 
@@ -58,9 +60,18 @@ def cmd_worker(args) -> int:
               "without it `labelgraph serve` runs jobs in-process.", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    options = WorkerOptions(threads=args.threads, sweep_interval=args.sweep_interval, requeue_after=args.requeue_after,
-                            heartbeat_timeout=args.heartbeat_timeout)
+    options = WorkerOptions(threads=args.threads, queues=args.queues, sweep_interval=args.sweep_interval,
+                            requeue_after=args.requeue_after, heartbeat_timeout=args.heartbeat_timeout)
     return run_worker(settings, options, processes=args.processes)
+
+
+def parse_job_queues(value: str) -> tuple[str, ...]:
+    """--queues: comma-separated names among core.jobs.registry.QUEUES, in that order, no repeats."""
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = names - set(QUEUES)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(QUEUES)}; got {value!r}")
+    return tuple(queue for queue in QUEUES if queue in names)
 
 
 def cmd_migrate(args) -> int:
@@ -96,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run background jobs from the Redis broker (needs REDIS_URL)")
     worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
     worker.add_argument("--threads", type=int, default=defaults.threads, help=f"worker threads per process (default: {defaults.threads})")
+    worker.add_argument("--queues", type=parse_job_queues, default=defaults.queues, metavar=",".join(QUEUES),
+                        help=f"comma-separated job queues to take jobs from (default: all). {DEFAULT_QUEUE!r} carries short jobs "
+                             f"(Data Manager actions, recounts), {IMPORTS_QUEUE!r} and {EXPORTS_QUEUE!r} long ones; a worker of "
+                             f"its own for --queues {DEFAULT_QUEUE} keeps short jobs from waiting behind long ones")
     worker.add_argument("--sweep-interval", type=float, default=defaults.sweep_interval, metavar="SECONDS",
                         help="how often to look for stale jobs to re-enqueue")
     worker.add_argument("--requeue-after", type=float, default=defaults.requeue_after, metavar="SECONDS",

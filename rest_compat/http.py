@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.auth.service import authenticate
+from core.auth.service import sign_in
 from core.context import Context
+from core.db.unit_of_work import run_in_transaction
 from core.errors import DomainError, PayloadTooLarge, ValidationError
 from core.pagination import PageRequest
 
@@ -134,23 +135,22 @@ def api(view: View, *, auth: bool = True, status: int = 200) -> Callable:
 def _run(view: View, request: Request, body: bytes, auth: bool, status: int) -> Response:
     state = request.app.state
     session = state.session_factory()
-    try:
-        ctx = Context(session=session, settings=state.settings, ports=state.ports)
+    ctx = Context(session=session, settings=state.settings, ports=state.ports)
+
+    def work() -> Any:
         if auth:
-            ctx.user, ctx.organization_id = authenticate(session, state.settings, request.headers.get("authorization"))
-        result = view(ApiRequest(ctx, request, body))
-        session.commit()
+            sign_in(ctx, request.headers.get("authorization"))
+        return view(ApiRequest(ctx, request, body))
+
+    try:
+        result = run_in_transaction(session, work)
     except DomainError as exc:
-        session.rollback()
         return domain_error_response(exc, state.settings.version)
     except Exception:
-        session.rollback()
         log.exception("Unhandled error in %s %s", request.method, request.url.path)
         return json_response(error_body(500, "Unknown error", state.settings.version), 500)
     finally:
         session.close()
-    for hook in ctx.after_commit:
-        hook()
     if isinstance(result, Response):
         return result
     if result is None:

@@ -5,8 +5,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from labelgraph.cli import build_parser
 from tests.conftest import _free_port
 
 LABELGRAPH = str(Path(sys.executable).parent / "labelgraph")
@@ -56,3 +58,15 @@ def test_create_user_prints_a_working_token(tmp_path):
     again = subprocess.run([LABELGRAPH, "create-user", "someone@example.com", "--data-dir", str(tmp_path)],
                            env=env, capture_output=True, text=True, check=True)
     assert again.stdout.strip().splitlines()[-1] == token, "an existing user keeps their token"
+
+
+def test_worker_queues_option():
+    def queues(*argv: str) -> tuple[str, ...]:
+        return build_parser().parse_args(["worker", *argv]).queues
+
+    assert queues() == ("default", "imports", "exports")
+    assert queues("--queues", "default") == ("default",)
+    assert queues("--queues", "exports, imports,exports") == ("imports", "exports")
+    for bad in ("jobs", "default,jobs", ","):
+        with pytest.raises(SystemExit):
+            queues("--queues", bad)

@@ -18,7 +18,7 @@ from core.data_manager.columns import numeric_prefix
 from core.data_manager.filters import compile_filters
 from core.data_manager.ordering import compile_ordering
 from core.data_manager.selection import resolve_selection
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.errors import NotFound, ValidationError
 from core.files.models import FileUpload
 from core.projects.models import Project

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert
 
 from core.data_manager.models import View
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'

@@ -11,7 +11,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from core.config import Settings
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.jobs.registry import JOB_HANDLERS
 from core.jobs.service import report_progress, start_job
 from tests.test_jobs import call_service

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert
 
 from core.annotations.models import Annotation
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.models import Task

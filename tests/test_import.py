@@ -211,9 +211,9 @@ def test_malformed_json_and_bad_params_are_400(actor, db):
 
 
 def test_import_refuses_more_tasks_than_label_studio_allows(actor, db, monkeypatch):
-    import core.tasks.service
+    import core.imports.tasks_import
 
-    monkeypatch.setattr(core.tasks.service, "MAX_TASKS_PER_IMPORT", 3)
+    monkeypatch.setattr(core.imports.tasks_import, "MAX_TASKS_PER_IMPORT", 3)
     project_id = make_project(actor)
     response = post_import(actor, project_id, [{"text": str(i)} for i in range(4)])
     assert response.status_code == 400

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.imports.pipeline import ImportPlan
 from core.jobs.models import COMPLETED, FAILED, QUEUED, RUNNING, Job
 from core.jobs.runner import SKIPPED, execute_job

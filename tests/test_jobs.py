@@ -14,19 +14,18 @@ from starlette.testclient import TestClient
 
 from core.annotations.models import Annotation
 from core.context import Context
-from core.db.engine import transaction
+from core.db.unit_of_work import run_in_transaction, transaction
 from core.errors import NotFound, ValidationError
 from core.jobs import recount_project
 from core.jobs.models import COMPLETED, FAILED, QUEUED, RUNNING, Job
 from core.jobs.recount_project import request_project_recount
-from core.jobs.registry import JOB_HANDLERS
+from core.jobs.registry import DEFAULT_QUEUE, EXPORTS_QUEUE, IMPORTS_QUEUE, JOB_HANDLERS, JOB_QUEUES
 from core.jobs.runner import SKIPPED, execute_job
 from core.jobs.service import MAX_ATTEMPTS, claim_job, get_job, start_job
 from core.projects.models import Project
 from core.tasks.models import Task
 from core.timeutil import utcnow
 from core.users.models import User
-from workers.actors.jobs import JOB_QUEUE
 from workers.dispatch import DramatiqJobQueue
 from workers.runtime import JobSystem, WorkerOptions
 
@@ -64,13 +63,9 @@ def call_service(app, actor, service, *args, ports=None):
     try:
         ctx = Context(session=session, settings=app.state.settings, user=session.get(User, actor.user_id),
                       organization_id=actor.organization_id, ports=app.state.ports if ports is None else ports)
-        result = service(ctx, *args)
-        session.commit()
+        return run_in_transaction(session, lambda: service(ctx, *args))
     finally:
         session.close()
-    for hook in ctx.after_commit:
-        hook()
-    return result
 
 
 def wait_for_job(session_factory, job_id: int, statuses=(COMPLETED, FAILED), timeout: float = 30) -> Job:
@@ -85,17 +80,19 @@ def wait_for_job(session_factory, job_id: int, statuses=(COMPLETED, FAILED), tim
         time.sleep(0.05)
 
 
-def start_counting_job(app, actor, monkeypatch, behaviour=lambda job_id: None, ports=None) -> tuple[int, list[int]]:
-    """A job of a test kind whose handler records each run (then does `behaviour`)."""
-    runs: list[int] = []
+def start_counting_job(app, actor, monkeypatch, behaviour=lambda job_id: None, ports=None, *, kind="count_runs",
+                       queue=DEFAULT_QUEUE, runs: list[int] | None = None) -> tuple[int, list[int]]:
+    """A job of a test kind (on `queue`) whose handler records each run in `runs` (then does `behaviour`)."""
+    runs = [] if runs is None else runs
 
     def run(session_factory, settings, job_id):
         runs.append(job_id)
         behaviour(job_id)
         return {"runs": len(runs)}
 
-    monkeypatch.setitem(JOB_HANDLERS, "count_runs", run)
-    job = call_service(app, actor, lambda ctx: start_job(ctx, "count_runs", {"note": "test"}), ports=ports)
+    monkeypatch.setitem(JOB_HANDLERS, kind, run)
+    monkeypatch.setitem(JOB_QUEUES, kind, queue)
+    job = call_service(app, actor, lambda ctx: start_job(ctx, kind, {"note": "test"}), ports=ports)
     return job.id, runs
 
 
@@ -122,13 +119,13 @@ def test_recount_runs_in_process_to_completed_with_progress(app, actor, monkeypa
 
 def test_same_message_delivered_twice_runs_the_work_once(app, actor, monkeypatch):
     system = JobSystem(app.state.settings, app.state.session_factory, WorkerOptions(threads=2))
-    queue = DramatiqJobQueue(system.actor)  # no worker yet: both messages wait in the stub broker
+    queue = DramatiqJobQueue(system.actors)  # no worker yet: both messages wait in the stub broker
     job_id, runs = start_counting_job(app, actor, monkeypatch, ports={"jobs": queue})
     queue.enqueue("count_runs", job_id)  # the redelivery
-    assert system.broker.queues[JOB_QUEUE].qsize() == 2
+    assert system.broker.queues[DEFAULT_QUEUE].qsize() == 2
     system.start_worker(sweep=False)
     try:
-        system.broker.join(JOB_QUEUE, timeout=20_000)
+        system.broker.join(DEFAULT_QUEUE, timeout=20_000)
     finally:
         system.close()
     job = wait_for_job(app.state.session_factory, job_id)
@@ -233,11 +230,15 @@ def test_start_job_enqueues_only_after_commit(app, actor):
     session = app.state.session_factory()
     ctx = Context(session=session, settings=app.state.settings, user=session.get(User, actor.user_id),
                   organization_id=actor.organization_id, ports={"jobs": queue})
-    job = start_job(ctx, "recount_project", {"why": "test"})
-    assert queue.sent == [] and len(ctx.after_commit) == 1
-    session.rollback()  # a failed request: its hooks never run
+
+    def start_then_fail() -> None:
+        start_job(ctx, "recount_project", {"why": "test"})
+        raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        run_in_transaction(session, start_then_fail)
     session.close()
-    assert queue.sent == []
+    assert queue.sent == []  # a failed request: its hooks never run
     job = call_service(app, actor, lambda ctx: start_job(ctx, "recount_project", {}), ports={"jobs": queue})
     assert queue.sent == [("recount_project", job.id)]
 
@@ -267,3 +268,48 @@ def test_time_limit_fails_the_job_without_retrying(app, actor, monkeypatch):
     finally:
         system.close()
     assert (job.status, job.error, runs) == (FAILED, "The job did not finish within 0:00:00.500000.", [job_id])
+
+
+def test_a_short_job_completes_while_a_long_one_runs(app, actor, monkeypatch):
+    """Embedded worker (every queue, shared threads): a blocked export-queue job does not hold up a
+    default-queue job sent after it."""
+    system = JobSystem(app.state.settings, app.state.session_factory, WorkerOptions(threads=2))
+    release = threading.Event()
+    try:
+        long_id, _ = start_counting_job(app, actor, monkeypatch, lambda _: release.wait(30), ports={"jobs": system.queue},
+                                        kind="long_export", queue=EXPORTS_QUEUE)
+        wait_for_job(app.state.session_factory, long_id, statuses=(RUNNING,))
+        short_id, _ = start_counting_job(app, actor, monkeypatch, ports={"jobs": system.queue}, kind="short_action")
+        assert wait_for_job(app.state.session_factory, short_id, timeout=10).status == COMPLETED
+        with transaction(app.state.session_factory) as session:
+            assert session.get(Job, long_id).status == RUNNING
+        release.set()
+        assert wait_for_job(app.state.session_factory, long_id).status == COMPLETED
+    finally:
+        release.set()
+        system.close()
+
+
+def test_waiting_short_jobs_run_before_waiting_long_ones(app, actor, monkeypatch):
+    """One thread, busy with an export: of the jobs that wait for it, the default-queue one
+    runs first even though an import was sent before it."""
+    system = JobSystem(app.state.settings, app.state.session_factory, WorkerOptions(threads=1))
+    release, order = threading.Event(), []
+    ports = {"jobs": system.queue}
+    try:
+        blocking_id, _ = start_counting_job(app, actor, monkeypatch, lambda _: release.wait(30), ports=ports,
+                                            kind="long_export", queue=EXPORTS_QUEUE, runs=order)
+        wait_for_job(app.state.session_factory, blocking_id, statuses=(RUNNING,))
+        import_id, _ = start_counting_job(app, actor, monkeypatch, ports=ports, kind="long_import", queue=IMPORTS_QUEUE, runs=order)
+        short_id, _ = start_counting_job(app, actor, monkeypatch, ports=ports, kind="short_action", runs=order)
+        deadline = time.monotonic() + 10
+        while any(system.broker.queues[queue].qsize() for queue in (IMPORTS_QUEUE, DEFAULT_QUEUE)):
+            assert time.monotonic() < deadline, "the worker never fetched the waiting jobs"
+            time.sleep(0.01)  # both wait in the worker for its one thread now
+        release.set()
+        for job_id in (import_id, short_id):
+            assert wait_for_job(app.state.session_factory, job_id).status == COMPLETED
+    finally:
+        release.set()
+        system.close()
+    assert order == [blocking_id, short_id, import_id]

@@ -15,9 +15,11 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from core.db.unit_of_work import transaction
+from core.exports.snapshots import create_snapshot
 from core.jobs.models import COMPLETED, QUEUED, RUNNING, Job
 from core.jobs.recount_project import request_project_recount
-from core.db.engine import transaction
+from core.jobs.registry import DEFAULT_QUEUE, IMPORTS_QUEUE, QUEUES
 from core.tasks.models import Task
 from tests.conftest import BACKENDS, _free_port, _truncate_pg
 from tests.test_jobs import call_service, seed_project, wait_for_job
@@ -79,12 +81,19 @@ def start_worker(settings, tmp_path):
                 proc.wait()
 
 
-def queued_messages(settings) -> int:
+def queued_messages(settings, queues: tuple[str, ...] = QUEUES) -> int:
+    """Messages waiting in Redis on `queues` (default: every job queue)."""
     client = redis.Redis.from_url(settings.redis_url)
     try:
-        return client.llen(f"{settings.redis_namespace}:jobs")
+        return sum(client.llen(f"{settings.redis_namespace}:{queue}") for queue in queues)
     finally:
         client.close()
+
+
+def job_status(app, job_id: int) -> tuple[str, int]:
+    with transaction(app.state.session_factory) as session:
+        job = session.get_one(Job, job_id)
+        return job.status, job.attempts
 
 
 def counters(app, project_id: int) -> list[tuple[int, bool]]:
@@ -155,3 +164,51 @@ def test_worker_killed_mid_job_and_restarted_finishes_it(app, actor, settings, s
     done = wait_for_job(app.state.session_factory, job.id, timeout=60)
     assert (done.status, done.attempts, done.progress_done) == (COMPLETED, 2, 5)
     assert counters(app, project_id) == [(1, True)] * 5
+
+
+def test_a_short_job_runs_while_long_work_fills_its_own_worker(app, actor, settings, start_worker):
+    """A Data Manager action job is taken by the `--queues default` worker while an export holds
+    the one thread of the `--queues imports,exports` worker."""
+    app.state.settings = app.state.settings.with_(dm_action_job_threshold=1)
+    exported = seed_project(app.state.session_factory, actor, tasks=3, annotated=3)
+    acted_on = seed_project(app.state.session_factory, actor, tasks=4, annotated=0)
+    # Hold the snapshot's row: the export job blocks in its final UPDATE, still running.
+    blocker = psycopg.connect(settings.database_url)
+    try:
+        snapshot = call_service(app, actor, create_snapshot, exported, {})
+        blocker.execute("SELECT id FROM exports WHERE id = %s FOR UPDATE", (snapshot.export.id,))
+        start_worker("--queues", "imports,exports", "--threads", "1")
+        start_worker("--queues", "default", "--threads", "1")
+        wait_for_job(app.state.session_factory, snapshot.export.job_id, statuses=(RUNNING,), timeout=60)
+
+        response = actor.client.post("/api/dm/actions/", params={"id": "delete_tasks", "project": acted_on},
+                                     json={"selectedItems": {"all": True, "excluded": []}})
+        assert response.status_code == 200, response.text
+        action = wait_for_job(app.state.session_factory, response.json()["job"], timeout=30)
+        assert (action.status, action.result["processed_items"]) == (COMPLETED, 4), action.error
+        assert job_status(app, snapshot.export.job_id) == (RUNNING, 1), "the export is still at work"
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert wait_for_job(app.state.session_factory, snapshot.export.job_id, timeout=60).status == COMPLETED
+
+
+def test_a_default_queue_worker_leaves_imports_to_import_workers(app, actor, settings, start_worker):
+    app.state.settings = app.state.settings.with_(import_sync_max_bytes=0)
+    project_id = seed_project(app.state.session_factory, actor, tasks=1, annotated=0)
+    response = actor.client.post(f"/api/projects/{project_id}/import", files={"file": ("rows.csv", b"text\none\ntwo\n")})
+    assert response.status_code == 201, response.text
+    with transaction(app.state.session_factory) as session:
+        import_job_id = session.scalar(select(Job.id).where(Job.kind == "import"))
+    recount = call_service(app, actor, request_project_recount, project_id)
+
+    start_worker("--queues", "default")
+    assert wait_for_job(app.state.session_factory, recount.id, timeout=60).status == COMPLETED
+    time.sleep(2.5)  # the import's message is more than `--requeue-after 1` old: swept at least once
+    assert job_status(app, import_job_id) == (QUEUED, 0)
+    assert queued_messages(settings, (DEFAULT_QUEUE,)) == 0
+    assert queued_messages(settings, (IMPORTS_QUEUE,)) >= 2, "the sweeper re-sends to the kind's queue"
+
+    start_worker("--queues", "imports")
+    assert wait_for_job(app.state.session_factory, import_job_id, timeout=60).status == COMPLETED
+    assert counters(app, project_id) == [(0, False)] * 3, "the seeded task and the two imported rows"

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from core.annotations.models import Annotation
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.organizations.models import Organization, OrganizationMember
 from core.projects.models import Project
 from core.tasks.models import Task

@@ -191,5 +191,5 @@ def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
     with statement_counter() as executed:
         response = actor.client.post(LIST, json={"task": task, "result": RESULT})
     assert response.status_code == 201
-    # auth (2) + task with project + insert + task counters and touch
+    # auth (1) + task with project + insert + task counters and touch + the outbox event
     assert executed() <= 5

@@ -1,7 +1,8 @@
 """`labelgraph worker`: Dramatiq workers against Redis, and the sweeper of stale jobs.
 
 One process by default (worker threads + sweeper in it); with --processes N the parent runs the
-sweeper and supervises N worker processes, restarting one that dies."""
+sweeper and supervises N worker processes, restarting one that dies. With --queues the workers take
+jobs from those job queues only (core.jobs.registry.QUEUES); the sweeper re-sends to every queue."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +13,7 @@ import threading
 
 from core.config import Settings
 from core.db.engine import create_db_engine, make_session_factory
+from core.domains import register_domains
 from workers.runtime import JobSystem, WorkerOptions
 
 log = logging.getLogger("labelgraph.workers")
@@ -25,6 +27,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def run_worker(settings: Settings, options: WorkerOptions, *, processes: int = 1) -> int:
     if not settings.redis_url:
         raise ValueError("labelgraph worker needs REDIS_URL (without it, `labelgraph serve` runs jobs in-process).")
+    register_domains()
     stop = threading.Event()
     _stop_on_signals(stop)
     engine = create_db_engine(settings.database_url)
@@ -36,7 +39,8 @@ def run_worker(settings: Settings, options: WorkerOptions, *, processes: int = 1
             jobs.start_worker(sweep=False)
         else:
             children = [_spawn(context, settings, options) for _ in range(processes)]
-        log.info("Worker up: %d process(es) x %d thread(s), namespace %r", processes, options.threads, settings.redis_namespace)
+        log.info("Worker up: %d process(es) x %d thread(s) on queue(s) %s, namespace %r",
+                 processes, options.threads, ",".join(options.queues), settings.redis_namespace)
         jobs.sweep()  # start-up: what a crash left behind
         jobs.start_sweeper()
         while not stop.wait(1.0):
@@ -63,6 +67,7 @@ def _spawn(context, settings: Settings, options: WorkerOptions) -> multiprocessi
 
 def _worker_process(settings: Settings, options: WorkerOptions, parent_pid: int, log_level: int) -> None:
     logging.basicConfig(level=log_level, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    register_domains()  # a spawned process starts from a fresh interpreter
     stop = threading.Event()
     _stop_on_signals(stop)
     engine = create_db_engine(settings.database_url)

@@ -1,5 +1,6 @@
-"""Everything one process needs for jobs: broker, the run_job actor, the queue adapter, and
-(when this process runs jobs) a Dramatiq worker plus the sweeper of stale jobs."""
+"""Everything one process needs for jobs: broker, the run_job actor of each job queue, the queue
+adapter, the outbox notifier and its dispatch_events actor, and (when this process runs jobs) a
+Dramatiq worker plus the sweeper of stale jobs and undelivered events."""
 from __future__ import annotations
 
 import logging
@@ -12,11 +13,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
+from core.events import OUTBOX_NOTIFIER
+from core.events.outbox import has_subscribers, pending_events_exist, prune_events
+from core.jobs.registry import QUEUES
 from core.jobs.service import HEARTBEAT_TIMEOUT, requeue_stale_jobs, unfinished_jobs_exist
-from workers.actors.jobs import TIME_LIMIT, declare_job_actor
+from workers.actors.jobs import TIME_LIMIT, declare_job_actors
 from workers.broker import create_broker
-from workers.dispatch import DramatiqJobQueue
+from workers.actors.events import declare_event_actor
+from workers.dispatch import DramatiqJobQueue, OutboxNotifier
 
 log = logging.getLogger("labelgraph.workers")
 
@@ -24,6 +29,9 @@ log = logging.getLogger("labelgraph.workers")
 @dataclass(frozen=True)
 class WorkerOptions:
     threads: int = 4
+    # The job queues this process takes jobs from (see core.jobs.registry.QUEUES); it can still
+    # send to, and sweep into, every queue.
+    queues: tuple[str, ...] = QUEUES
     # How often the sweeper looks for stale jobs, and how long a queued job may wait (its message
     # possibly lost) before it is sent again.
     sweep_interval: float = 10.0
@@ -42,7 +50,7 @@ class JobSystem:
         self.session_factory = session_factory
         self.options = options
         self.broker = create_broker(settings)
-        self.actor = declare_job_actor(
+        self.actors = declare_job_actors(
             self.broker,
             session_factory,
             settings,
@@ -51,7 +59,11 @@ class JobSystem:
         )
         # Embedded: the worker thread starts with the first job, so a server that never runs
         # one never pays for it.
-        self.queue = DramatiqJobQueue(self.actor, before_send=None if self.uses_redis else self.start_worker)
+        self.queue = DramatiqJobQueue(self.actors, before_send=None if self.uses_redis else self.start_worker)
+        # Every commit that records an event (here or in a job handler) wakes the outbox dispatcher.
+        self.events = OutboxNotifier(declare_event_actor(self.broker, session_factory),
+                                     before_send=None if self.uses_redis else self.start_worker)
+        session_factory.configure(info={OUTBOX_NOTIFIER: self.events.notify})
         self._lock = threading.Lock()
         self._worker: dramatiq.Worker | None = None
         self._sweeper: threading.Thread | None = None
@@ -67,7 +79,8 @@ class JobSystem:
         with self._lock:
             if self._worker is None:
                 # A short poll timeout keeps the embedded worker quick to stop.
-                worker = dramatiq.Worker(self.broker, worker_threads=self.options.threads, worker_timeout=1000 if self.uses_redis else 250)
+                worker = dramatiq.Worker(self.broker, queues=set(self.options.queues), worker_threads=self.options.threads,
+                                         worker_timeout=1000 if self.uses_redis else 250)
                 # Jobs are long: a busy worker must not hoard messages an idle one could run.
                 worker.queue_prefetch = self.options.threads
                 worker.start()
@@ -83,8 +96,10 @@ class JobSystem:
                 self._sweeper.start()
 
     def sweep(self, older_than: float | None = None) -> int:
-        """Re-enqueue stale jobs; never raises (logs), so a database hiccup cannot stop the caller."""
+        """Re-enqueue stale jobs and dispatch (or prune) the outbox; never raises (logs), so a
+        database hiccup cannot stop the caller. Returns how many jobs were re-enqueued."""
         try:
+            self._sweep_outbox()
             return requeue_stale_jobs(
                 self.session_factory,
                 self.queue,
@@ -95,6 +110,14 @@ class JobSystem:
             log.warning("Sweep of stale jobs failed; next sweep will retry", exc_info=True)
             return 0
 
+    def _sweep_outbox(self) -> None:
+        if has_subscribers():
+            with transaction(self.session_factory) as session:
+                pending = pending_events_exist(session)
+            if pending:
+                self.events.send()
+        prune_events(self.session_factory)
+
     def on_server_start(self) -> None:
         """Start-up of `labelgraph serve`: jobs left queued/running by a crash are sent again."""
         if self.uses_redis:
@@ -102,6 +125,7 @@ class JobSystem:
             return
         # The stub broker's messages died with the previous process: every queued job is an orphan.
         try:
+            self._sweep_outbox()
             with transaction(self.session_factory) as session:
                 pending = unfinished_jobs_exist(session)
         except SQLAlchemyError:

@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound
 from core.projects.models import Project
@@ -15,6 +17,7 @@ from core.users.batch import users_by_ids
 from core.users.models import User
 
 
+@use_case(policy.ANNOTATIONS_VIEW)
 def get_annotation(ctx: Context, annotation_id: int) -> Annotation:
     """The annotation, if its project belongs to the caller's organization; NotFound otherwise."""
     if not is_valid_id(annotation_id):
@@ -29,6 +32,7 @@ def get_annotation(ctx: Context, annotation_id: int) -> Annotation:
     return annotation
 
 
+@use_case(policy.ANNOTATIONS_VIEW)
 def list_task_annotations(ctx: Context, task_id: int) -> list[Annotation]:
     """A task's submitted annotations, oldest first; cancelled (skipped) ones are left out, like LS."""
     task = get_task(ctx, task_id)

@@ -1,8 +1,9 @@
-"""Annotation use cases: create (one or in bulk), update, delete (one or in bulk).
+"""Annotation use cases: create (one or in bulk), update, delete (one, in bulk, or all of a project or task).
 
 Every write keeps the task counters right in the same transaction and, like Label Studio,
-marks the task as updated by the caller. A create costs a handful of statements: the task
-lookup with the insert (INSERT ... SELECT) and one task UPDATE (counters and touch)."""
+marks the task as updated by the caller, then records its event. A create costs a handful of
+statements: the task lookup with the insert (INSERT ... SELECT), one task UPDATE (counters and
+touch) and the event's INSERT."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ from sqlalchemy import delete, insert, literal, select, update
 
 from core.annotations.models import Annotation
 from core.annotations.queries import get_annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import Conflict, NotFound, ValidationError
+from core.events import record
+from core.events.catalog import ANNOTATION_CREATED, ANNOTATION_UPDATED, ANNOTATIONS_CREATED, ANNOTATIONS_DELETED
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.tasks.counters import refresh_task_counters
@@ -41,6 +46,7 @@ _CHUNK = 5000
 _RESULT_NOT_LIST = 'annotation "result" field in annotation must be list'
 
 
+@use_case(policy.ANNOTATIONS_CREATE, emits=(ANNOTATION_CREATED,))
 def create_annotation(ctx: Context, task_id: int, data: Any, *, was_cancelled: bool | None = None) -> Annotation:
     """POST /api/tasks/{id}/annotations/. `was_cancelled` is the query parameter, which wins over the body."""
     user = ctx.require_user()
@@ -65,6 +71,7 @@ def create_annotation(ctx: Context, task_id: int, data: Any, *, was_cancelled: b
     if annotation.ground_truth:
         _keep_single_ground_truth(ctx, [annotation.task_id], [annotation.id])
     _after_write(ctx, [annotation.task_id])
+    record(ctx, ANNOTATION_CREATED, project_id=annotation.project_id, ids=[annotation.id])
     return annotation
 
 
@@ -86,6 +93,7 @@ def _insert_on_visible_task(ctx: Context, task_id: int, row: dict[str, Any]) -> 
     return annotation
 
 
+@use_case(policy.ANNOTATIONS_CHANGE, emits=(ANNOTATION_UPDATED,))
 def update_annotation(ctx: Context, annotation_id: int, data: Any) -> Annotation:
     """PATCH /api/annotations/{id}/. The task and project of an annotation never change."""
     user = ctx.require_user()
@@ -101,17 +109,19 @@ def update_annotation(ctx: Context, annotation_id: int, data: Any) -> Annotation
     if values.get("ground_truth"):
         _keep_single_ground_truth(ctx, [annotation.task_id], [annotation.id])
     _after_write(ctx, [annotation.task_id])
+    record(ctx, ANNOTATION_UPDATED, project_id=annotation.project_id, ids=[annotation.id])
     return annotation
 
 
+@use_case(policy.ANNOTATIONS_DELETE, emits=(ANNOTATIONS_DELETED,))
 def delete_annotation(ctx: Context, annotation_id: int) -> None:
     annotation = get_annotation(ctx, annotation_id)
-    task_id = annotation.task_id
     ctx.session.execute(delete(Annotation).where(Annotation.id == annotation.id), execution_options={"synchronize_session": False})
     ctx.session.expunge(annotation)
-    _after_write(ctx, [task_id])
+    _after_delete(ctx, annotation.project_id, [(annotation.id, annotation.task_id)])
 
 
+@use_case(policy.ANNOTATIONS_CREATE, emits=(ANNOTATIONS_CREATED,))
 def bulk_create_annotations(ctx: Context, data: Any) -> list[int]:
     """POST /api/annotations/bulk/: the same annotation on every selected task, in one
     executemany insert. Tasks come from `tasks`, `selected_items` (within `project`) or `task`;
@@ -157,9 +167,16 @@ def bulk_create_annotations(ctx: Context, data: Any) -> list[int]:
     if values.get("ground_truth"):
         _keep_single_ground_truth(ctx, task_ids, new_ids)
     _after_write(ctx, task_ids)
+    # Without a project the tasks may come from several: one event per project.
+    ids_by_project: dict[int, list[int]] = {}
+    for (_, task_project), annotation_id in zip(task_projects, new_ids):
+        ids_by_project.setdefault(task_project, []).append(annotation_id)
+    for task_project, annotation_ids in ids_by_project.items():
+        record(ctx, ANNOTATIONS_CREATED, project_id=task_project, ids=annotation_ids)
     return new_ids
 
 
+@use_case(policy.ANNOTATIONS_DELETE, emits=(ANNOTATIONS_DELETED,))
 def bulk_delete_annotations(ctx: Context, data: Any) -> int:
     """POST /api/annotations/bulk-delete/: delete up to 100 annotations of one project.
     An id that is not an annotation of that project (of the caller's organization) is a 404."""
@@ -183,7 +200,22 @@ def bulk_delete_annotations(ctx: Context, data: Any) -> int:
     if len(rows) != len(wanted):
         raise NotFound()
     ctx.session.execute(delete(Annotation).where(Annotation.id.in_(wanted)), execution_options={"synchronize_session": False})
-    _after_write(ctx, [task_id for _, task_id in rows])
+    _after_delete(ctx, project.id, rows)
+    return len(rows)
+
+
+@use_case(policy.ANNOTATIONS_DELETE, emits=(ANNOTATIONS_DELETED,))
+def delete_all_annotations(ctx: Context, project_id: int, *, task_id: int | None = None) -> int:
+    """Delete every annotation of the project (or of one of its tasks) in one statement; returns how many."""
+    project = get_org_project(ctx, project_id)
+    conditions = [Annotation.project_id == project.id]
+    if task_id is not None:
+        conditions.append(Annotation.task_id == task_id)
+    rows = ctx.session.execute(
+        delete(Annotation).where(*conditions).returning(Annotation.id, Annotation.task_id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    _after_delete(ctx, project.id, rows)
     return len(rows)
 
 
@@ -380,3 +412,12 @@ def _keep_single_ground_truth(ctx: Context, task_ids: list[int], keep_ids: list[
 def _after_write(ctx: Context, task_ids: list[int]) -> None:
     # LS also marks the task updated (now, by the caller) whenever its annotations change.
     refresh_task_counters(ctx.session, task_ids, touched_by=ctx.user.id)
+
+
+def _after_delete(ctx: Context, project_id: int, deleted: Iterable[tuple[int, int]]) -> None:
+    """Counters of the tasks concerned and one event for the (annotation id, task id) rows deleted, if any."""
+    deleted = list(deleted)
+    if not deleted:
+        return
+    _after_write(ctx, [task_id for _, task_id in deleted])
+    record(ctx, ANNOTATIONS_DELETED, project_id=project_id, ids=[annotation_id for annotation_id, _ in deleted])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
@@ -10,14 +11,28 @@ from sqlalchemy.orm import Session
 from core.auth import jwt_tokens
 from core.auth.models import LegacyToken
 from core.config import Settings
+from core.context import Context
 from core.errors import AuthenticationFailed, NotAuthenticated
 from core.organizations.models import Organization, OrganizationMember
 from core.users.models import User
 
 
-def authenticate(session: Session, settings: Settings, authorization: str | None) -> tuple[User, int | None]:
-    """Returns (user, active organization id) or raises NotAuthenticated/AuthenticationFailed.
-    One SQL statement: the user, their token and their active organization come in one row."""
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    organization_id: int | None
+    role: str | None  # membership role in that organization
+
+
+def sign_in(ctx: Context, authorization: str | None) -> None:
+    """Make the caller behind `authorization` the context's acting user (see `authenticate`)."""
+    caller = authenticate(ctx.session, ctx.settings, authorization)
+    ctx.user, ctx.organization_id, ctx.role = caller.user, caller.organization_id, caller.role
+
+
+def authenticate(session: Session, settings: Settings, authorization: str | None) -> Caller:
+    """The caller, or NotAuthenticated/AuthenticationFailed. One SQL statement: the user, their
+    token, their active organization and their role there come in one row."""
     if not authorization:
         raise NotAuthenticated()
     scheme, _, credential = authorization.strip().partition(" ")
@@ -45,7 +60,7 @@ def authenticate(session: Session, settings: Settings, authorization: str | None
         raise AuthenticationFailed("Invalid authorization scheme.")
     if not user.is_active:
         raise AuthenticationFailed("User inactive or deleted.")
-    return user, org.id if org is not None else None
+    return Caller(user, org.id if org is not None else None, row.role if org is not None else None)
 
 
 # Statements built once: building them costs more Python time than running them.
@@ -72,7 +87,7 @@ def _user_and_org():
         OrganizationMember.deleted_at.is_(None),
     )
     return (
-        select(User, Organization)
+        select(User, Organization, OrganizationMember.role)
         .select_from(User)
         .outerjoin(OrganizationMember, membership)
         .outerjoin(Organization, Organization.id == OrganizationMember.organization_id)

@@ -10,11 +10,16 @@ import json
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from core.auth import jwt_tokens
+from core.auth import jwt_tokens, policy
 from core.auth.models import RefreshToken
+from core.auth.policy import use_case
+from core.config import Settings
 from core.context import Context
 from core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from core.events import Event, record, record_event
+from core.events.catalog import ORGANIZATION_UPDATED, TOKEN_CREATED, TOKEN_REVOKED
 from core.organizations.models import Organization
 from core.timeutil import utcnow
 from core.users.models import User
@@ -36,11 +41,13 @@ def _valid_tokens_query(user_id: int):
     )
 
 
+@use_case(policy.ACCOUNT_VIEW)
 def list_api_tokens(ctx: Context) -> list[RefreshToken]:
     """The caller's tokens that still work."""
     return list(ctx.session.scalars(_valid_tokens_query(ctx.require_user().id).order_by(RefreshToken.id)))
 
 
+@use_case(policy.ACCOUNT_CHANGE, emits=(TOKEN_CREATED,))
 def create_api_token(ctx: Context) -> tuple[RefreshToken, str]:
     """A new personal access token living the organization's api_token_ttl_days; one at a time.
     Returns the stored row and the full token (shown only now)."""
@@ -58,6 +65,7 @@ def _issue_refresh_token(ctx: Context, user: User) -> tuple[RefreshToken, str]:
     row = RefreshToken(jti=jti, user_id=user.id, token=unsigned_part(token), created_at=utcnow(), expires_at=expires_at)
     ctx.session.add(row)
     ctx.session.flush()
+    record(ctx, TOKEN_CREATED, ids=[row.id])
     return row, token
 
 
@@ -68,37 +76,38 @@ def _read_refresh(data) -> str:
     return refresh
 
 
-def _stored_token(ctx: Context, payload: dict) -> RefreshToken | None:
-    return ctx.session.scalar(select(RefreshToken).where(RefreshToken.jti == str(payload.get("jti"))))
+def _stored_token(session: Session, payload: dict) -> RefreshToken | None:
+    return session.scalar(select(RefreshToken).where(RefreshToken.jti == str(payload.get("jti"))))
 
 
-def refresh_access_token(ctx: Context, data) -> str:
-    """{"refresh": token} -> a short-lived access token for `Authorization: Bearer`. Anonymous."""
+# Anonymous (no caller, so no use case): holding the refresh token is the proof.
+def refresh_access_token(session: Session, settings: Settings, data) -> str:
+    """{"refresh": token} -> a short-lived access token for `Authorization: Bearer`."""
     refresh = _read_refresh(data)
-    payload = jwt_tokens.decode(ctx.settings.secret_key, refresh, expected_type="refresh")
-    stored = _stored_token(ctx, payload)
+    payload = jwt_tokens.decode(settings.secret_key, refresh, expected_type="refresh")
+    stored = _stored_token(session, payload)
     if stored is None or stored.user_id != payload.get("user_id"):
         raise AuthenticationFailed("Token is invalid")
     if stored.blacklisted_at is not None:
         raise AuthenticationFailed("Token is blacklisted")
-    user = ctx.session.get(User, stored.user_id)
+    user = session.get(User, stored.user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed("User not found")
     access, _, _ = jwt_tokens.encode(
-        ctx.settings.secret_key,
+        settings.secret_key,
         user_id=user.id,
         token_type="access",
-        ttl=timedelta(seconds=ctx.settings.access_token_ttl_seconds),
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
     )
     return access
 
 
-def blacklist_token(ctx: Context, data) -> None:
+def blacklist_token(session: Session, data) -> None:
     """Revoke a refresh token, given in full or as the header.payload the token list shows.
     Anonymous, as in Label Studio: holding the token is the proof."""
     given = unsigned_part(_read_refresh(data))
     payload = _unverified_payload(given)
-    stored = _stored_token(ctx, payload) if payload else None
+    stored = _stored_token(session, payload) if payload else None
     if (
         stored is None
         or not hmac.compare_digest(stored.token.encode(), given.encode())
@@ -107,7 +116,11 @@ def blacklist_token(ctx: Context, data) -> None:
     ):
         raise NotFound("Token is invalid or already blacklisted.")
     stored.blacklisted_at = utcnow()
-    ctx.session.flush()
+    session.flush()
+    # The event goes to the token owner's organization (none to tell when they have none).
+    organization_id = session.scalar(select(User.active_organization_id).where(User.id == stored.user_id))
+    if organization_id is not None:
+        record_event(session, Event(TOKEN_REVOKED, organization_id, object_ids=(stored.id,), actor_id=stored.user_id))
 
 
 def _unverified_payload(unsigned: str) -> dict | None:
@@ -119,6 +132,7 @@ def _unverified_payload(unsigned: str) -> dict | None:
     return payload if isinstance(payload, dict) and payload.get("token_type") == "refresh" else None
 
 
+@use_case(policy.ACCOUNT_CHANGE, emits=(TOKEN_CREATED,))
 def rotate_token(ctx: Context, data) -> str:
     """Revoke one of the caller's refresh tokens and issue a new one in its place."""
     user = ctx.require_user()
@@ -127,7 +141,7 @@ def rotate_token(ctx: Context, data) -> str:
         payload = jwt_tokens.decode(ctx.settings.secret_key, refresh, expected_type="refresh")
     except AuthenticationFailed:
         payload = None
-    stored = _stored_token(ctx, payload) if payload else None
+    stored = _stored_token(ctx.session, payload) if payload else None
     if stored is None or stored.user_id != user.id or stored.blacklisted_at is not None:
         raise ValidationError("Invalid refresh token")
     stored.blacklisted_at = utcnow()
@@ -138,13 +152,15 @@ def rotate_token(ctx: Context, data) -> str:
 # ---- JWT settings of the active organization ----------------------------------------------
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def get_jwt_settings(ctx: Context) -> Organization:
     return ctx.session.get(Organization, ctx.org_id)
 
 
+@use_case(policy.ORGANIZATIONS_CHANGE, emits=(ORGANIZATION_UPDATED,))
 def update_jwt_settings(ctx: Context, data) -> Organization:
     """Any member may change them, as in Label Studio's community edition."""
-    organization = get_jwt_settings(ctx)
+    organization = ctx.session.get(Organization, ctx.org_id)
     body = Input(data, partial=True)
     changes = {
         "api_tokens_enabled": body.boolean("api_tokens_enabled"),
@@ -156,4 +172,5 @@ def update_jwt_settings(ctx: Context, data) -> Organization:
         if body.has(name):
             setattr(organization, name, value)
     ctx.session.flush()
+    record(ctx, ORGANIZATION_UPDATED, ids=[organization.id])
     return organization

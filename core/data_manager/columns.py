@@ -24,6 +24,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import ValidationError
 from core.files.models import FileUpload
@@ -380,7 +382,7 @@ def _column(id_: str, title: str, type_: str, help_: str, explore: bool = False,
     }
 
 
-def imported_data_keys(ctx: Context, project_id: int) -> list[str]:
+def _imported_data_keys(ctx: Context, project_id: int) -> list[str]:
     """Top-level task data keys of a project, in order of first appearance."""
     if ctx.session.get_bind().dialect.name == "postgresql":
         keys = select(func.jsonb_object_keys(Task.data).label("key"), Task.id.label("task_id")).where(
@@ -395,26 +397,27 @@ def imported_data_keys(ctx: Context, project_id: int) -> list[str]:
     return [row.key for row in rows]
 
 
-def model_versions(ctx: Context, project_id: int) -> list[str]:
+def _model_versions(ctx: Context, project_id: int) -> list[str]:
     rows = ctx.session.execute(
         select(Prediction.model_version).where(Prediction.project_id == project_id).group_by(Prediction.model_version).order_by(Prediction.model_version)
     )
     return [row.model_version for row in rows]
 
 
-def member_ids(ctx: Context, organization_id: int) -> list[int]:
+def _member_ids(ctx: Context, organization_id: int) -> list[int]:
     rows = ctx.session.execute(
         select(OrganizationMember.user_id).where(OrganizationMember.organization_id == organization_id, OrganizationMember.deleted_at.is_(None)).order_by(OrganizationMember.user_id)
     )
     return [row.user_id for row in rows]
 
 
+@use_case(policy.PROJECTS_VIEW)
 def get_all_columns(ctx: Context, project: Project) -> dict:
     """Label Studio's data_manager.functions.get_all_columns: data columns first (labeling
     config keys, then imported keys), task columns, then the `data` root."""
     config_types = {k: v for k, v in label_config_data_types(project.label_config).items() if "[" not in k}
     data_types: dict[str, str] = dict(config_types)
-    for key in imported_data_keys(ctx, project.id):
+    for key in _imported_data_keys(ctx, project.id):
         data_types.setdefault(key, "Unknown")
     if config_types:
         data_types.pop(DATA_UNDEFINED_NAME, None)
@@ -431,7 +434,7 @@ def get_all_columns(ctx: Context, project: Project) -> dict:
         for key, data_type in data_types.items()
     ]
     children = [column["id"] for column in columns]
-    members = {"items": member_ids(ctx, project.organization_id)}
+    members = {"items": _member_ids(ctx, project.organization_id)}
     columns += [
         _column("id", "ID", "Number", "Task ID", explore=True),
         _column("inner_id", "Inner ID", "Number", "Internal task ID starting from 1 for the current project"),
@@ -445,7 +448,7 @@ def get_all_columns(ctx: Context, project: Project) -> dict:
         _column("predictions_score", "Prediction score", "Number", "Average prediction score over all task predictions"),
         _column(
             "predictions_model_versions", "Prediction model versions", "List", "Model versions aggregated over all predictions",
-            schema={"items": model_versions(ctx, project.id), "multiple": True},
+            schema={"items": _model_versions(ctx, project.id), "multiple": True},
         ),
         _column("predictions_results", "Prediction results", "String", "Prediction results stacked over all predictions"),
         _column("file_upload", "Upload filename", "String", "Filename of uploaded file"),

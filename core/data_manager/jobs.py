@@ -14,24 +14,24 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.context import Context
 from core.data_manager.actions import ACTIONS, JOB_KIND, ActionRun
-from core.data_manager.selection import resolve_selection
-from core.db.engine import transaction
+from core.data_manager.selection import task_selection
+from core.db.unit_of_work import transaction
 from core.errors import ValidationError
 from core.jobs.models import Job
+from core.jobs.registry import DEFAULT_QUEUE, register_job_kind
 from core.jobs.service import report_progress
 from core.projects.models import Project
-from core.users.models import User
 
 KIND = JOB_KIND
 BATCH_SIZE = 2000
 
 
-def _resolve_task_ids(session: Session, settings: Settings, job: Job) -> list[int]:
+def _resolve_task_ids(session: Session, job: Job) -> list[int]:
+    # The request that queued the job checked the project and the action's permissions.
     payload = job.payload
-    ctx = Context(session=session, settings=settings, user=session.get(User, job.created_by_id), organization_id=job.organization_id)
-    selection = resolve_selection(ctx, job.project_id, payload.get("filters"), payload.get("ordering"), payload.get("selectedItems"))
+    project = session.get_one(Project, job.project_id)
+    selection = task_selection(session, project, payload.get("filters"), payload.get("ordering"), payload.get("selectedItems"))
     return list(session.scalars(selection))
 
 
@@ -43,7 +43,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
             raise ValidationError(f"Unknown Data Manager action {job.payload.get('action')!r}")
         task_ids = job.payload.get("task_ids")
         if task_ids is None:
-            task_ids = _resolve_task_ids(session, settings, job)
+            task_ids = _resolve_task_ids(session, job)
             session.execute(
                 update(Job).where(Job.id == job_id).values(payload={**job.payload, "task_ids": task_ids}),
                 execution_options={"synchronize_session": False},
@@ -70,3 +70,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
     with transaction(session_factory) as session:
         action_run = ActionRun(session, session.get_one(Project, project_id), user_id, params)
         return action.respond(action_run, counts)
+
+
+def register_jobs() -> None:
+    register_job_kind(KIND, run, queue=DEFAULT_QUEUE)

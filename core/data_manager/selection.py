@@ -4,11 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.data_manager.filters import check_patterns_on_database, compile_filters
 from core.data_manager.ordering import compile_ordering
 from core.errors import ValidationError
+from core.projects.models import Project
 from core.tasks.models import Task
 from core.tasks.queries import get_org_project, is_valid_id
 
@@ -34,6 +38,7 @@ def selection_condition(selected_items: dict[str, Any] | None):
     return Task.id.in_(valid) if valid else None
 
 
+@use_case(policy.TASKS_VIEW)
 def resolve_selection(
     ctx: Context,
     project_id: int,
@@ -41,11 +46,21 @@ def resolve_selection(
     ordering: list[str] | None,
     selected_items: dict[str, Any] | None,
 ) -> Select:
+    """`task_selection` in a project of the caller's organization (NotFound for any other)."""
+    return task_selection(ctx.session, get_org_project(ctx, project_id), filters, ordering, selected_items)
+
+
+def task_selection(
+    session: Session,
+    project: Project,
+    filters: dict[str, Any] | None,
+    ordering: list[str] | None,
+    selected_items: dict[str, Any] | None,
+) -> Select:
     """SELECT tasks.id of the project's tasks that match `filters` and `selected_items`
     ({"all": true, "excluded": [...]} or {"all": false, "included": [...]}), in `ordering`.
-    Checks that the project belongs to the caller's organization (NotFound otherwise)."""
-    project = get_org_project(ctx, project_id)
-    check_patterns_on_database(ctx.session, filters)
+    For callers that hold the project already (an action that checked it, its job)."""
+    check_patterns_on_database(session, filters)
     conditions = [Task.project_id == project.id, compile_filters(filters, project)]
     selected = selection_condition(selected_items)
     if selected is not None:

@@ -8,6 +8,8 @@ from urllib.parse import unquote
 
 from sqlalchemy import select
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.data_manager.columns import COMPUTED_COLUMNS
 from core.data_manager.filters import FILTER_PREFIX, check_patterns_on_database, compile_filters
@@ -55,7 +57,7 @@ def parse_query(raw: str | None) -> TaskQuery:
     return TaskQuery(filters=data.get("filters"), ordering=ordering, selected_items=selected, data=data)
 
 
-def view_query(ctx: Context, view_id: int) -> tuple[int, TaskQuery]:
+def _view_query(ctx: Context, view_id: int) -> tuple[int, TaskQuery]:
     """The project and query of a saved view of the caller's organization."""
     if not is_valid_id(view_id):
         raise NotFound()
@@ -89,6 +91,7 @@ class DataManagerPage:
     evaluated: set[str]
 
 
+@use_case(policy.TASKS_VIEW)
 def list_data_manager_tasks(
     ctx: Context,
     *,
@@ -102,7 +105,7 @@ def list_data_manager_tasks(
     """A page of tasks as Label Studio's TaskListAPI selects them: the view's filters, ordering
     and selected items when a view is given (it must belong to the project), else the query's."""
     if view_id:
-        view_project_id, view_task_query = view_query(ctx, view_id)
+        view_project_id, view_task_query = _view_query(ctx, view_id)
         if project_id and view_project_id != project_id:
             raise ValidationError({"view": ["Project and View mismatch"]})
         project_id, query = view_project_id, view_task_query

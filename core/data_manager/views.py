@@ -12,11 +12,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.data_manager.filters import compile_filters
 from core.data_manager.models import View
 from core.data_manager.ordering import compile_ordering
 from core.errors import NotFound, ValidationError
+from core.events import record
+from core.events.catalog import VIEWS_CREATED, VIEWS_DELETED, VIEWS_UPDATED
 from core.projects.models import Project
 from core.tasks.queries import is_valid_id
 from core.timeutil import utcnow
@@ -39,6 +43,7 @@ def nested_validation_error(errors: dict[str, Any]) -> ValidationError:
 # ---------------------------------------------------------------- reads
 
 
+@use_case(policy.VIEWS_VIEW)
 def get_view(ctx: Context, view_id: Any) -> View:
     """A view of a project of the caller's organization; NotFound for any other."""
     if not is_valid_id(view_id):
@@ -51,6 +56,7 @@ def get_view(ctx: Context, view_id: Any) -> View:
     return view
 
 
+@use_case(policy.VIEWS_VIEW)
 def list_views(ctx: Context, project_id: Any = None) -> list[View]:
     """Views of the organization's projects (of one project when `project_id` is given), by
     tab order then id. `project_id` is the raw query value: a bad or foreign one is a 400, like
@@ -235,6 +241,7 @@ def _read_view_body(ctx: Context, payload: Any, *, project_required: bool, view_
 # ---------------------------------------------------------------- writes
 
 
+@use_case(policy.VIEWS_CHANGE, emits=(VIEWS_CREATED,))
 def create_view(ctx: Context, payload: Any) -> View:
     user = ctx.require_user()
     values = _read_view_body(ctx, payload, project_required=True)
@@ -257,9 +264,11 @@ def create_view(ctx: Context, payload: Any) -> View:
     )
     ctx.session.add(view)
     ctx.session.flush()
+    record(ctx, VIEWS_CREATED, project_id=project.id, ids=[view.id])
     return view
 
 
+@use_case(policy.VIEWS_CHANGE, emits=(VIEWS_UPDATED,))
 def update_view(ctx: Context, view_id: Any, payload: Any, *, partial: bool = True) -> View:
     """PATCH (partial) or PUT /api/dm/views/{id}/. Only filters, ordering and data change,
     as in Label Studio (the project, order and selected items of a view stay)."""
@@ -274,15 +283,19 @@ def update_view(ctx: Context, view_id: Any, payload: Any, *, partial: bool = Tru
         view.data = values["data"]
     view.updated_at = utcnow()
     ctx.session.flush()
+    record(ctx, VIEWS_UPDATED, project_id=view.project_id, ids=[view.id])
     return view
 
 
+@use_case(policy.VIEWS_CHANGE, emits=(VIEWS_DELETED,))
 def delete_view(ctx: Context, view_id: Any) -> None:
     view = get_view(ctx, view_id)
     ctx.session.delete(view)
     ctx.session.flush()
+    record(ctx, VIEWS_DELETED, project_id=view.project_id, ids=[view.id])
 
 
+@use_case(policy.VIEWS_CHANGE, emits=(VIEWS_UPDATED,))
 def reorder_views(ctx: Context, payload: Any) -> None:
     """POST /api/dm/views/order/: the position of each listed view of the project becomes its
     index in `ids`; unknown ids are ignored, unlisted views keep their order."""
@@ -302,14 +315,18 @@ def reorder_views(ctx: Context, payload: Any) -> None:
     wanted = {view_id: position for position, view_id in enumerate(ids) if is_valid_id(view_id)}
     if not wanted:
         return
-    existing = ctx.session.scalars(select(View.id).where(View.project_id == project.id, View.id.in_(list(wanted)))).all()
+    existing = ctx.session.scalars(
+        select(View.id).where(View.project_id == project.id, View.id.in_(list(wanted))).order_by(View.id)
+    ).all()
     if existing:
         ctx.session.execute(
             update(View),
             [{"id": view_id, "order": wanted[view_id]} for view_id in existing],
         )
+        record(ctx, VIEWS_UPDATED, project_id=project.id, ids=existing)
 
 
+@use_case(policy.VIEWS_CHANGE, emits=(VIEWS_DELETED,))
 def reset_views(ctx: Context, payload: Any, query_project: Any) -> int:
     """DELETE /api/dm/views/reset/: delete every view of the project named in the body, or
     else in the query string. Returns how many were deleted."""
@@ -317,9 +334,9 @@ def reset_views(ctx: Context, payload: Any, query_project: Any) -> int:
     body = Input(source)
     project = _project_pk(ctx, body)
     body.done()
-    return ctx.session.execute(delete(View).where(View.project_id == project.id), execution_options={"synchronize_session": False}).rowcount
-
-
-def delete_project_views(ctx: Context, project_id: int) -> None:
-    """Label Studio drops a project's tabs when its last task is deleted (the frontend reloads)."""
-    ctx.session.execute(delete(View).where(View.project_id == project_id), execution_options={"synchronize_session": False})
+    deleted = ctx.session.scalars(
+        delete(View).where(View.project_id == project.id).returning(View.id), execution_options={"synchronize_session": False}
+    ).all()
+    if deleted:
+        record(ctx, VIEWS_DELETED, project_id=project.id, ids=sorted(deleted))
+    return len(deleted)

@@ -4,8 +4,6 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from contextlib import contextmanager
-from typing import Iterator
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
@@ -87,19 +85,6 @@ def create_db_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:
+    """Sessions on `engine`; `info` seeds every session's `Session.info` (e.g. the outbox notifier)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)

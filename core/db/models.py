@@ -3,6 +3,7 @@ from core.annotations.models import Annotation  # noqa: F401
 from core.auth.models import LegacyToken, RefreshToken  # noqa: F401
 from core.data_manager.models import View  # noqa: F401
 from core.db.base import Base  # noqa: F401
+from core.events.models import OutboxEvent  # noqa: F401
 from core.files.models import FileUpload  # noqa: F401
 from core.exports.models import ConvertedFormat, Export  # noqa: F401
 from core.jobs.models import Job  # noqa: F401

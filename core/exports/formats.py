@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core import label_config as lc
 from core.projects.queries import get_project
@@ -105,6 +107,7 @@ def format_list(parsed_config: Mapping[str, Any]) -> list[dict]:
     return sorted(formats, key=lambda info: info.get("disabled", False))
 
 
+@use_case(policy.EXPORTS_VIEW)
 def export_formats(ctx: Context, project_id: int) -> list[dict]:
     project = get_project(ctx, project_id)
     return format_list(lc.parsed_label_config(project.label_config))

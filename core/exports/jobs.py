@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import label_config as lc
 from core.config import Settings
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.errors import DomainError, ValidationError
 from core.exports.json_export import ExportOptions, ExportPlan, TaskFilters, snapshot_chunks
 from core.exports.models import COMPLETED, FAILED, IN_PROGRESS, ConvertedFormat, Export
 from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.snapshots import CONVERTED_DIR, export_root
 from core.jobs.models import Job
+from core.jobs.registry import EXPORTS_QUEUE, register_job_kind
 from core.jobs.service import report_progress
 from core.projects.models import Project
 from core.timeutil import utcnow
@@ -203,3 +204,6 @@ def _traceback(error: Exception) -> str:
     return "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
+def register_jobs() -> None:
+    register_job_kind(EXPORT_KIND, run_export, queue=EXPORTS_QUEUE)
+    register_job_kind(CONVERT_KIND, run_convert, queue=EXPORTS_QUEUE)

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from core import label_config as lc
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.config import Settings
 from core.context import Context
 from core.exports.convert import check_format, needs_region_ids, package, write_converted
@@ -30,6 +32,10 @@ from core.exports.sql_json import task_tail_json
 from core.exports.video import interpolate_key_frames, is_video_object_tracking
 from core.predictions.models import Prediction
 from core.projects.queries import get_project
+from core.shapes.annotations import exported_annotation_json
+from core.shapes.predictions import exported_prediction_json
+from core.shapes.tasks import exported_task_json
+from core.shapes.users import completed_by_json
 from core.tasks.models import Task
 from core.users.models import User
 from core.timeutil import utcnow
@@ -86,6 +92,7 @@ class PreparedExport:
     content_type: str
 
 
+@use_case(policy.EXPORTS_VIEW)
 def plan_export(ctx: Context, project_id: int, options: ExportOptions) -> ExportPlan:
     """Checks access and options before anything is streamed."""
     project = get_project(ctx, project_id)
@@ -457,56 +464,17 @@ _Fragment = orjson.Fragment
 
 
 def _completed_by_users(session: Session, annotations: dict[int, list]) -> dict[int, dict]:
-    """Label Studio's expanded completed_by (CompletedBySerializer) of a batch's annotators."""
+    """Label Studio's expanded completed_by of a batch's annotators."""
     ids = {row.completed_by_id for rows in annotations.values() for row in rows if row.completed_by_id is not None}
     if not ids:
         return {}
     rows = session.execute(select(User.id, User.email, User.first_name, User.last_name).where(User.id.in_(ids)))
-    return {row.id: {"id": row.id, "email": row.email, "first_name": row.first_name or "", "last_name": row.last_name or ""}
-            for row in rows}
-
-
-_NBSP = "\xa0"
-_TIME_UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
-
-
-def _created_ago(created_at: datetime | None) -> str:
-    """Django's timesince as Label Studio renders created_ago: the two largest adjacent units."""
-    if created_at is None:
-        return ""
-    seconds = int((utcnow() - created_at).total_seconds())
-    if seconds < 60:
-        return f"0{_NBSP}minutes"
-    for index, (size, name) in enumerate(_TIME_UNITS):
-        count, rest = divmod(seconds, size)
-        if count:
-            parts = [f"{count}{_NBSP}{name}{'' if count == 1 else 's'}"]
-            if index + 1 < len(_TIME_UNITS):
-                next_size, next_name = _TIME_UNITS[index + 1]
-                if rest // next_size:
-                    parts.append(f"{rest // next_size}{_NBSP}{next_name}{'' if rest // next_size == 1 else 's'}")
-            return ", ".join(parts)
-    return f"0{_NBSP}minutes"
+    return {row.id: completed_by_json(row) for row in rows}
 
 
 def _prediction_json(row) -> dict:
-    """Label Studio's PredictionSerializer fields (the expanded predictions of a snapshot)."""
-    return {
-        "id": row.id,
-        "result": _raw_json(row.result, []),
-        "model_version": row.model_version or "",
-        "created_ago": _created_ago(row.created_at),
-        "score": row.score,
-        "cluster": row.cluster,
-        "neighbors": _raw_json(row.neighbors),
-        "mislabeling": row.mislabeling if row.mislabeling is not None else 0.0,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "model": row.model_id,
-        "model_run": row.model_run_id,
-        "task": row.task_id,
-        "project": row.project_id,
-    }
+    """An expanded prediction of a snapshot."""
+    return exported_prediction_json(row, result=_raw_json(row.result, []), neighbors=_raw_json(row.neighbors))
 
 
 def _raw_json(text: str | None, empty: Any = None) -> Any:
@@ -534,56 +502,18 @@ def _annotation_result(text: str | None, interpolate: bool) -> Any:
 
 
 def _annotation_json(row, users: dict[int, dict] | None, interpolate: bool = False) -> dict:
-    completed_by = row.completed_by_id
-    if users is not None:
-        completed_by = users.get(completed_by)
-    return {
-        "id": row.id,
-        "completed_by": completed_by,
-        "result": _annotation_result(row.result, interpolate),
-        "was_cancelled": row.was_cancelled,
-        "ground_truth": row.ground_truth,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "draft_created_at": row.draft_created_at,
-        "lead_time": row.lead_time,
-        "prediction": {},
-        "result_count": 0,
-        "unique_id": row.unique_id,
-        "import_id": row.import_id,
-        "last_action": row.last_action,
-        "bulk_created": row.bulk_created,
-        "task": row.task_id,
-        "project": row.project_id,
-        "updated_by": row.updated_by_id,
-        "parent_prediction": row.parent_prediction_id,
-        "parent_annotation": row.parent_annotation_id,
-        "last_created_by": row.last_created_by_id,
-    }
+    completed_by = row.completed_by_id if users is None else users.get(row.completed_by_id)
+    return exported_annotation_json(row, completed_by=completed_by, result=_annotation_result(row.result, interpolate))
 
 
 def _task_json(task, annotations: Sequence, prediction_ids: Sequence, plan: ExportPlan,
                users: dict[int, dict] | None = None) -> dict:
     data, meta = task.data, task.meta
-    return {
-        "id": task.id,
-        "annotations": [_annotation_json(row, users, _interpolates(plan)) for row in annotations] if annotations else [],
-        "drafts": [],
-        "predictions": prediction_ids,
+    return exported_task_json(
+        task,
+        annotations=[_annotation_json(row, users, _interpolates(plan)) for row in annotations] if annotations else [],
+        predictions=prediction_ids,
         # _raw_json inlined: this runs once per exported task.
-        "data": _data_object(data, plan) if data is None or DATA_UNDEFINED_NAME in data else _Fragment(data),
-        "meta": _Fragment(meta) if meta is not None and meta != "null" else {},
-        "created_at": task.created_at,
-        "updated_at": task.updated_at,
-        "allow_skip": task.allow_skip,
-        "inner_id": task.inner_id,
-        "total_annotations": task.total_annotations,
-        "cancelled_annotations": task.cancelled_annotations,
-        "total_predictions": task.total_predictions,
-        "comment_count": task.comment_count,
-        "unresolved_comment_count": task.unresolved_comment_count,
-        "last_comment_updated_at": task.last_comment_updated_at,
-        "project": task.project_id,
-        "updated_by": task.updated_by_id,
-        "comment_authors": [],
-    }
+        data=_data_object(data, plan) if data is None or DATA_UNDEFINED_NAME in data else _Fragment(data),
+        meta=_Fragment(meta) if meta is not None and meta != "null" else {},
+    )

@@ -13,8 +13,12 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from core import label_config as lc
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, ValidationError
+from core.events import record
+from core.events.catalog import EXPORT_CONVERTED, EXPORT_CREATED, EXPORT_DELETED
 from core.exports.convert import UNSUPPORTED_FORMATS, check_format
 from core.exports.formats import ALL_FORMAT_NAMES
 from core.exports.models import COMPLETED, CREATED, FAILED, IN_PROGRESS, ConvertedFormat, Export
@@ -134,6 +138,7 @@ def default_title(project: Project) -> str:
     return f"{project.title.replace(' ', '-')}-at-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
 
 
+@use_case(policy.EXPORTS_CREATE, emits=(EXPORT_CREATED,))
 def create_snapshot(ctx: Context, project_id: int, body: Any) -> SnapshotView:
     """POST /api/projects/{id}/exports/: the snapshot row (in progress) and its export job."""
     project = get_project(ctx, project_id)
@@ -151,6 +156,7 @@ def create_snapshot(ctx: Context, project_id: int, body: Any) -> SnapshotView:
     ctx.session.flush()
     job = start_job(ctx, EXPORT_JOB, {"export_id": export.id}, project_id=project.id)
     export.job_id = job.id
+    record(ctx, EXPORT_CREATED, project_id=project.id, ids=[export.id])
     return SnapshotView(export, ctx.user, [])
 
 
@@ -168,6 +174,7 @@ def _views(ctx: Context, exports: list[Export]) -> list[SnapshotView]:
     return [SnapshotView(export, users.get(export.created_by_id), conversions.get(export.id, [])) for export in exports]
 
 
+@use_case(policy.EXPORTS_VIEW)
 def list_snapshots(ctx: Context, project_id: int) -> list[SnapshotView]:
     """The project's latest snapshots, newest first (Label Studio lists at most 100)."""
     project = get_project(ctx, project_id)
@@ -185,10 +192,12 @@ def _get_export(ctx: Context, project_id: int, export_id: int) -> Export:
     return export
 
 
+@use_case(policy.EXPORTS_VIEW)
 def get_snapshot(ctx: Context, project_id: int, export_id: int) -> SnapshotView:
     return _views(ctx, [_get_export(ctx, project_id, export_id)])[0]
 
 
+@use_case(policy.EXPORTS_CREATE, emits=(EXPORT_DELETED,))
 def delete_snapshot(ctx: Context, project_id: int, export_id: int) -> None:
     """Deletes the snapshot, its conversions and their files (after the commit)."""
     export = _get_export(ctx, project_id, export_id)
@@ -196,6 +205,7 @@ def delete_snapshot(ctx: Context, project_id: int, export_id: int) -> None:
     files = [export.file] + list(ctx.session.scalars(select(ConvertedFormat.file).where(ConvertedFormat.export_id == export.id)))
     ctx.session.execute(delete(ConvertedFormat).where(ConvertedFormat.export_id == export.id))
     ctx.session.delete(export)
+    record(ctx, EXPORT_DELETED, project_id=export.project_id, ids=[export.id])
 
     def remove_files() -> None:
         for name in files:
@@ -205,9 +215,10 @@ def delete_snapshot(ctx: Context, project_id: int, export_id: int) -> None:
                 if path.parent.parent.name == CONVERTED_DIR:
                     shutil.rmtree(path.parent, ignore_errors=True)
 
-    ctx.after_commit.append(remove_files)
+    ctx.after_commit(remove_files)
 
 
+@use_case(policy.EXPORTS_CREATE, emits=(EXPORT_CONVERTED,))
 def convert_snapshot(ctx: Context, project_id: int, export_id: int, body: Any) -> ConvertedFormat:
     """POST .../convert: a conversion of the snapshot to `export_type`, run by a job."""
     export = _get_export(ctx, project_id, export_id)
@@ -233,6 +244,8 @@ def convert_snapshot(ctx: Context, project_id: int, export_id: int, body: Any) -
     ctx.session.flush()
     job = start_job(ctx, CONVERT_JOB, {"converted_format_id": converted.id}, project_id=export.project_id)
     converted.job_id = job.id
+    record(ctx, EXPORT_CONVERTED, project_id=export.project_id, ids=[converted.id],
+           data={"export_id": export.id, "export_type": export_type})
     return converted
 
 
@@ -244,6 +257,7 @@ class SnapshotFile:
     cleanup: Path | None = None  # a work folder to delete once the file is sent
 
 
+@use_case(policy.EXPORTS_VIEW)
 def snapshot_file(ctx: Context, project_id: int, export_id: int, export_type: str | None) -> SnapshotFile:
     """GET .../download: the snapshot's JSON, its finished conversion to `export_type`, or (like Label
     Studio 1.23.2 with its default flags) a conversion made now when none was asked for before."""

@@ -2,7 +2,8 @@
 json_build_object): big exports then never build a Python dict per task.
 
 `task_tail_json(dialect)` is the JSON object text of every task key after "predictions", in Label
-Studio's order; Python only prepends id, annotations, drafts and predictions."""
+Studio's order (the keys and order of core.shapes.tasks.exported_task_json); Python only prepends id,
+annotations, drafts and predictions."""
 from __future__ import annotations
 
 from sqlalchemy import Numeric, Text, case, cast, extract, func, literal, literal_column, null, or_, type_coerce

@@ -12,8 +12,12 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, ValidationError
+from core.events import record
+from core.events.catalog import FILE_UPLOADS_DELETED, FILE_UPLOADS_UPDATED
 from core.files.models import FileUpload
 from core.files.storage import UPLOAD_DIR, IncomingFile, remove_files, resolve_stored, store
 from core.projects.models import Project
@@ -25,6 +29,7 @@ from core.tasks.queries import get_org_project, is_valid_id
 ACTIVE_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"})
 
 
+@use_case(policy.PROJECTS_VIEW)
 def get_file_upload(ctx: Context, upload_id: int) -> FileUpload:
     if not is_valid_id(upload_id):
         raise NotFound()
@@ -37,6 +42,7 @@ def get_file_upload(ctx: Context, upload_id: int) -> FileUpload:
     return upload
 
 
+@use_case(policy.PROJECTS_VIEW)
 def file_size(ctx: Context, upload: FileUpload) -> int | None:
     """Size on disk (Label Studio reads it from the file); None when the file is gone."""
     path = resolve_stored(ctx.settings, upload.file)
@@ -58,6 +64,7 @@ def _ids_param(raw_values: list[str]) -> list[int]:
     return [value for value in ids if is_valid_id(value)]
 
 
+@use_case(policy.PROJECTS_VIEW)
 def list_file_uploads(ctx: Context, project_id: int, *, all_uploads: bool, ids_param: list[str]) -> list[FileUpload]:
     """The caller's uploads in the project: all of them (all=true, or a draft project), else the
     ids asked for (Label Studio shows only what the current import dialog uploaded)."""
@@ -79,10 +86,12 @@ def _delete_uploads(ctx: Context, uploads: list[FileUpload]) -> int:
         ctx.session.execute(delete(FileUpload).where(FileUpload.id.in_(ids)), execution_options={"synchronize_session": False})
         for upload in uploads:
             ctx.session.expunge(upload)
-    ctx.after_commit.append(lambda: remove_files(paths))
+        record(ctx, FILE_UPLOADS_DELETED, project_id=uploads[0].project_id, ids=ids)
+    ctx.after_commit(lambda: remove_files(paths))
     return len(uploads)
 
 
+@use_case(policy.PROJECTS_CHANGE, emits=(FILE_UPLOADS_DELETED,))
 def delete_file_uploads(ctx: Context, project_id: int, payload: Any) -> int:
     """DELETE /api/projects/{id}/file-uploads: the given ids (file_upload_ids), or all of them."""
     project = get_org_project(ctx, project_id)
@@ -95,23 +104,25 @@ def delete_file_uploads(ctx: Context, project_id: int, payload: Any) -> int:
     return _delete_uploads(ctx, list(ctx.session.scalars(query)))
 
 
+@use_case(policy.PROJECTS_CHANGE, emits=(FILE_UPLOADS_DELETED,))
 def delete_file_upload(ctx: Context, upload_id: int) -> None:
     _delete_uploads(ctx, [get_file_upload(ctx, upload_id)])
 
 
-def replace_file_upload(ctx: Context, upload_id: int, incoming: IncomingFile | None, written: list[Path]) -> FileUpload:
+@use_case(policy.PROJECTS_CHANGE, emits=(FILE_UPLOADS_UPDATED,))
+def replace_file_upload(ctx: Context, upload_id: int, incoming: IncomingFile | None) -> FileUpload:
     """PATCH /api/import/file-upload/{id}: a new file (multipart "file") is stored under a new
     name, as Label Studio does; the old file leaves the disk after the commit."""
     upload = get_file_upload(ctx, upload_id)
     if incoming is None:
         return upload
     old_path = resolve_stored(ctx.settings, upload.file)
-    name, path = store(ctx.settings, upload.project_id, incoming.path, incoming.name)
-    written.append(path)
+    name = store(ctx, upload.project_id, incoming.path, incoming.name)
     upload.file, upload.size = name, incoming.size
     ctx.session.flush()
+    record(ctx, FILE_UPLOADS_UPDATED, project_id=upload.project_id, ids=[upload.id])
     if old_path is not None:
-        ctx.after_commit.append(lambda: remove_files([old_path]))
+        ctx.after_commit(lambda: remove_files([old_path]))
     return upload
 
 
@@ -122,6 +133,7 @@ class ServedFile:
     active: bool  # rendered as a document by browsers: serve as a sandboxed download
 
 
+@use_case(policy.TASKS_VIEW)
 def open_uploaded_file(ctx: Context, filename: str) -> ServedFile:
     """GET /data/upload/<project_id>/<name>: only for members of the owning organization; any
     name that does not match an upload row under the upload root is NotFound."""

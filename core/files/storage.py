@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import Settings
+from core.context import Context
 
 UPLOAD_DIR = "upload"
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -50,14 +51,16 @@ def extension(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
 
-def store(settings: Settings, project_id: int, source: Path, original_name: str) -> tuple[str, Path]:
-    """Move `source` into the project's upload directory; returns (stored name, absolute path)."""
-    directory = upload_root(settings) / str(project_id)
+def store(ctx: Context, project_id: int, source: Path, original_name: str) -> str:
+    """Move `source` into the project's upload directory; returns the stored name. The file goes
+    again if the transaction rolls back, so a failed request leaves nothing behind."""
+    directory = upload_root(ctx.settings) / str(project_id)
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex[:8]}-{safe_filename(original_name)}"
     target = directory / name
     os.replace(source, target)
-    return f"{UPLOAD_DIR}/{project_id}/{name}", target
+    ctx.on_rollback(lambda: target.unlink(missing_ok=True))
+    return f"{UPLOAD_DIR}/{project_id}/{name}"
 
 
 def resolve_stored(settings: Settings, stored_name: str) -> Path | None:

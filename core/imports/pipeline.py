@@ -24,23 +24,15 @@ from core.errors import ValidationError
 from core.files.models import FileUpload
 from core.files.storage import extension, resolve_stored, url_of
 from core.imports import readers
+from core.imports.predictions import _optional_float, _prediction_row, preannotations_from_fields
+from core.imports.tasks_import import MAX_TASKS_PER_IMPORT, _annotation_author
+from core.imports.validation import MAX_REPORTED_ERRORS, TaskDataError, _plain_data_keys, normalize_import_item
 from core.label_config import data_types as config_data_types
 from core.organizations.models import OrganizationMember
 from core.projects.models import Project
 from core.tasks.bulk import insert_annotations, insert_predictions, insert_tasks
 from core.tasks.counters import refresh_task_counters
 from core.tasks.queries import is_valid_id
-from core.tasks.service import (
-    MAX_REPORTED_ERRORS,
-    MAX_TASKS_PER_IMPORT,
-    TaskDataError,
-    _annotation_author,
-    _optional_float,
-    _plain_data_keys,
-    _prediction_row,
-    normalize_import_item,
-    preannotations_from_fields,
-)
 from core.users.models import User
 
 BATCH_SIZE = 5000

@@ -6,7 +6,7 @@ Uploaded (or fetched) files are stored as FileUploads first. Up to
 the request and answered like Label Studio Community (task_count, ...); bigger ones become an
 import job and the answer is {"import": id}, whose status GET /api/projects/{id}/imports/{pk}/
 goes created -> in_progress -> completed/failed. JSON bodies keep the synchronous path of
-core.tasks.service.import_tasks, except very big ones, which the REST layer spools to a file
+core.imports.tasks_import.import_tasks, except very big ones, which the REST layer spools to a file
 (`settings.import_json_sync_max_bytes`) and imports here."""
 from __future__ import annotations
 
@@ -15,25 +15,28 @@ import mimetypes
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import delete, select
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import ValidationError
+from core.events import record
+from core.events.catalog import TASKS_CREATED, TASKS_DELETED
 from core.files.models import FileUpload
 from core.files.storage import IncomingFile, extension, incoming_dir, store
 from core.imports import readers
 from core.imports.pipeline import ImportPlan, ImportSettings
+from core.imports.tasks_import import ImportOptions, ImportResult, complete_import, get_project_import
 from core.jobs.models import FAILED, Job
 from core.jobs.service import start_job
 from core.net.outgoing import OutgoingUrlRefused, fetch_to_file
 from core.projects.models import Project
 from core.tasks.models import ProjectImport, Task
 from core.tasks.queries import get_org_project, is_valid_id
-from core.tasks.service import ImportOptions, ImportResult, complete_import, get_project_import
 
 KIND = "import"
 MAX_FILES_PER_REQUEST = 100  # Label Studio's DATA_UPLOAD_MAX_NUMBER_FILES
@@ -59,21 +62,20 @@ def _check_extensions(files: list[IncomingFile]) -> None:
             raise ValidationError(f"{ext or incoming.name} extension is not supported")
 
 
-def _store_uploads(ctx: Context, project: Project, files: list[IncomingFile], written: list[Path]) -> list[FileUpload]:
+def _store_uploads(ctx: Context, project: Project, files: list[IncomingFile]) -> list[FileUpload]:
     uploads = []
     for incoming in files:
-        name, path = store(ctx.settings, project.id, incoming.path, incoming.name)
-        written.append(path)
+        name = store(ctx, project.id, incoming.path, incoming.name)
         uploads.append(FileUpload(user_id=ctx.require_user().id, project_id=project.id, file=name, size=incoming.size))
     ctx.session.add_all(uploads)
     ctx.session.flush()
     return uploads
 
 
-def import_files(ctx: Context, project_id: int, files: list[IncomingFile], options: ImportOptions,
-                 written: list[Path]) -> ImportResult | ImportStarted:
-    """Store the request's files as uploads of the project and import their tasks. Paths of
-    stored files are appended to `written`: the caller removes them if the request fails."""
+@use_case(policy.TASKS_CREATE, emits=(TASKS_CREATED,))
+def import_files(ctx: Context, project_id: int, files: list[IncomingFile], options: ImportOptions) -> ImportResult | ImportStarted:
+    """Store the request's files as uploads of the project and import their tasks (the stored
+    files go again if the request fails)."""
     ctx.require_user()
     project = get_org_project(ctx, project_id)
     if not files:
@@ -81,7 +83,7 @@ def import_files(ctx: Context, project_id: int, files: list[IncomingFile], optio
     if len(files) > MAX_FILES_PER_REQUEST:
         raise ValidationError(f"Too many files: at most {MAX_FILES_PER_REQUEST} per request")
     _check_extensions(files)
-    uploads = _store_uploads(ctx, project, files, written)
+    uploads = _store_uploads(ctx, project, files)
     return _import_uploads(ctx, project, uploads, options, url=None)
 
 
@@ -103,7 +105,8 @@ def _fetched_name(url: str, content_type: str) -> str:
     return name
 
 
-def import_url(ctx: Context, project_id: int, url: Any, options: ImportOptions, written: list[Path]) -> ImportResult | ImportStarted:
+@use_case(policy.TASKS_CREATE, emits=(TASKS_CREATED,))
+def import_url(ctx: Context, project_id: int, url: Any, options: ImportOptions) -> ImportResult | ImportStarted:
     """url= import: fetch the file under the outgoing-URL policy (refusals are a 400), then
     import it as an upload."""
     ctx.require_user()
@@ -111,7 +114,7 @@ def import_url(ctx: Context, project_id: int, url: Any, options: ImportOptions, 
     if not url or not isinstance(url, str):
         raise ValidationError('"url" is not found in request data')
     target = incoming_dir(ctx.settings) / uuid.uuid4().hex
-    written.append(target)
+    ctx.on_rollback(lambda: target.unlink(missing_ok=True))
     if _json_in_url(url) is not None:
         target.write_text(url.replace("'", '"'), encoding="utf-8")
         incoming = IncomingFile("inplace.json", target, target.stat().st_size)
@@ -122,10 +125,11 @@ def import_url(ctx: Context, project_id: int, url: Any, options: ImportOptions, 
             raise ValidationError({"url": [str(exc)]}, detail=str(exc))
         incoming = IncomingFile(_fetched_name(fetched.final_url, fetched.content_type), target, fetched.size)
     _check_extensions([incoming])
-    uploads = _store_uploads(ctx, project, [incoming], written)
+    uploads = _store_uploads(ctx, project, [incoming])
     return _import_uploads(ctx, project, uploads, options, url=url)
 
 
+@use_case(policy.TASKS_CREATE, emits=(TASKS_DELETED, TASKS_CREATED))
 def reimport(ctx: Context, project_id: int, payload: Any) -> ImportResult | ImportStarted | None:
     """POST /api/projects/{id}/reimport: (re)create the tasks of uploads made with
     commit_to_project=false, replacing tasks earlier made from them. None when no ids were given."""
@@ -187,13 +191,13 @@ def import_settings(project_import: ProjectImport) -> ImportSettings:
     )
 
 
-def delete_tasks_of_uploads(session, project_id: int, upload_ids: list[int], keep_import_id: int) -> None:
-    """A re-import replaces what earlier imports made from the same uploads."""
-    session.execute(
+def delete_tasks_of_uploads(session, project_id: int, upload_ids: list[int], keep_import_id: int) -> list[int]:
+    """A re-import replaces what earlier imports made from the same uploads; returns the ids deleted."""
+    return list(session.scalars(
         delete(Task).where(Task.project_id == project_id, Task.file_upload_id.in_(upload_ids),
-                           (Task.import_id.is_(None)) | (Task.import_id != keep_import_id)),
+                           (Task.import_id.is_(None)) | (Task.import_id != keep_import_id)).returning(Task.id),
         execution_options={"synchronize_session": False},
-    )
+    ))
 
 
 def _import_now(ctx: Context, project: Project, uploads: list[FileUpload], project_import: ProjectImport) -> ImportResult:
@@ -205,7 +209,9 @@ def _import_now(ctx: Context, project: Project, uploads: list[FileUpload], proje
     annotation_count = prediction_count = None
     if project_import.commit_to_project:
         if project_import.is_reimport:
-            delete_tasks_of_uploads(ctx.session, project.id, project_import.file_upload_ids, project_import.id)
+            replaced = delete_tasks_of_uploads(ctx.session, project.id, project_import.file_upload_ids, project_import.id)
+            if replaced:
+                record(ctx, TASKS_DELETED, project_id=project.id, ids=replaced)
         annotation_count = prediction_count = 0
         for batch in plan.batches(size=ctx.settings.import_batch_size):
             ids, annotations, predictions = plan.write(ctx.session, batch, project_import.id)
@@ -220,6 +226,7 @@ def _import_now(ctx: Context, project: Project, uploads: list[FileUpload], proje
     )
 
 
+@use_case(policy.TASKS_VIEW)
 def get_import_status(ctx: Context, project_id: int, import_id: int) -> ProjectImport:
     """The import as GET .../imports/{pk}/ reports it. An import whose job failed without the
     handler recording it (gave up after repeated crashes, time limit) reads as failed."""

@@ -1,4 +1,7 @@
-"""Job kinds and the core function that runs each. Add a line here for a new kind."""
+"""Job kinds: the handler that runs each and the queue that carries it.
+
+The kernel knows no domain: each domain registers its kinds from its own `register_jobs()`, and
+`core.domains.register_domains` calls those at start-up."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -6,22 +9,39 @@ from typing import Any, Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.data_manager import jobs as dm_action_jobs
-from core.imports import jobs as import_jobs
-from core.exports import jobs as export_jobs
-from core.jobs import recount_project
 
 # run(session_factory, settings, job_id) -> result stored on the job (a JSON dict) or None.
 JobHandler = Callable[[sessionmaker[Session], Settings, int], "dict[str, Any] | None"]
 
-JOB_HANDLERS: dict[str, JobHandler] = {
-    recount_project.KIND: recount_project.run,
-    export_jobs.EXPORT_KIND: export_jobs.run_export,
-    export_jobs.CONVERT_KIND: export_jobs.run_convert,
-    import_jobs.KIND: import_jobs.run,
-    dm_action_jobs.KIND: dm_action_jobs.run,
-}
+# Short work (Data Manager actions, recounts): seconds, so it must never wait behind long work.
+DEFAULT_QUEUE = "default"
+# Long work: minutes to hours. Separate queues let `labelgraph worker --queues` give each its workers.
+IMPORTS_QUEUE = "imports"
+EXPORTS_QUEUE = "exports"
+QUEUES = (DEFAULT_QUEUE, IMPORTS_QUEUE, EXPORTS_QUEUE)
+
+JOB_HANDLERS: dict[str, JobHandler] = {}
+JOB_QUEUES: dict[str, str] = {}
+
+
+def register_job_kind(kind: str, handler: JobHandler, *, queue: str) -> None:
+    """Make `kind` runnable on `queue`. Registering the same handler and queue again is a no-op
+    (start-up code may run twice); anything else for a registered kind is a programming error."""
+    if queue not in QUEUES:
+        raise ValueError(f"Unknown job queue {queue!r}; the queues are {', '.join(QUEUES)}.")
+    registered = JOB_HANDLERS.get(kind)
+    if registered is not None and (registered is not handler or JOB_QUEUES.get(kind) != queue):
+        raise ValueError(f"Job kind {kind!r} is already registered with {registered.__qualname__} on queue {JOB_QUEUES.get(kind)!r}.")
+    JOB_HANDLERS[kind] = handler
+    JOB_QUEUES[kind] = queue
 
 
 def handler_for(kind: str) -> JobHandler | None:
     return JOB_HANDLERS.get(kind)
+
+
+def queue_for(kind: str) -> str:
+    """The queue of `kind`. An unknown kind (e.g. a job row older than an upgrade that dropped
+    it) still goes to the default queue, so a worker fails it with a readable error instead of
+    the message being lost and the sweeper sending it forever."""
+    return JOB_QUEUES.get(kind, DEFAULT_QUEUE)

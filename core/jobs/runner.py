@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.errors import DomainError, ValidationError
 from core.jobs.registry import handler_for
 from core.jobs.service import HEARTBEAT_TIMEOUT, beat, claim_job, complete_job, fail_job, release_job

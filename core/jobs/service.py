@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
-from core.db.engine import transaction
+from core.db.unit_of_work import transaction
 from core.errors import NotFound
 from core.jobs.models import COMPLETED, FAILED, QUEUED, RUNNING, UNFINISHED, Job
 from core.jobs.ports import JobQueue
@@ -57,10 +59,11 @@ def start_job(ctx: Context, kind: str, payload: dict[str, Any], project_id: int 
     ctx.session.add(job)
     ctx.session.flush()
     job_id = job.id
-    ctx.after_commit.append(lambda: queue.enqueue(kind, job_id))
+    ctx.after_commit(lambda: queue.enqueue(kind, job_id))
     return job
 
 
+@use_case(policy.JOBS_VIEW)
 def get_job(ctx: Context, job_id: int) -> Job:
     """The job with this id in the caller's organization; NotFound for any other."""
     if not 0 < job_id <= _MAX_ID:

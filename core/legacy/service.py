@@ -6,7 +6,6 @@ A server that keeps no session cannot remember a switch, so clients name the pro
 (`?project=<id>`) to work on any other one."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -14,11 +13,25 @@ from sqlalchemy import exists, select
 from core import label_config as lc
 from core.annotations import service as annotations
 from core.annotations.models import Annotation
-from core.annotations.service import BULK_DELETE_MAX_IDS
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, ValidationError
+from core.events.catalog import (
+    ANNOTATION_CREATED,
+    ANNOTATION_UPDATED,
+    ANNOTATIONS_DELETED,
+    PREDICTIONS_CREATED,
+    PREDICTIONS_DELETED,
+    PROJECT_CREATED,
+    PROJECT_UPDATED,
+    TASKS_CREATED,
+    TASKS_DELETED,
+    TASKS_UPDATED,
+)
 from core.exports import ExportOptions, ExportPlan, plan_export
 from core.imports import service as file_imports
+from core.imports import tasks_import
 from core.legacy.sample_task import sample_task_data
 from core.predictions import service as predictions
 from core.predictions.models import Prediction
@@ -33,6 +46,7 @@ NO_PROJECT_DETAIL = "No project yet: create one with POST /api/project, or name 
 _COMPLETION_FIELDS = ("result", "lead_time", "was_cancelled", "ground_truth", "completed_by")
 
 
+@use_case(policy.PROJECTS_VIEW)
 def current_project(ctx: Context, project_id: int | None = None) -> Project:
     """The project the legacy API works on (see the module docstring); NotFound when there is none."""
     if project_id is not None:
@@ -49,6 +63,7 @@ def current_project(ctx: Context, project_id: int | None = None) -> Project:
     return project
 
 
+@use_case(policy.PROJECTS_CREATE, emits=(PROJECT_CREATED,))
 def create_project(ctx: Context, description: str | None, body: Any) -> Project:
     """POST /api/project: 0.8 named the new project after its `desc`; other settings pass through."""
     fields = dict(body) if isinstance(body, dict) else {}
@@ -58,6 +73,7 @@ def create_project(ctx: Context, description: str | None, body: Any) -> Project:
     return projects.create_project(ctx, fields)
 
 
+@use_case(policy.PROJECTS_CHANGE, emits=(PROJECT_UPDATED,))
 def update_project(ctx: Context, project_id: int | None, body: Any) -> Project:
     return projects.update_project(ctx, current_project(ctx, project_id).id, body)
 
@@ -71,6 +87,7 @@ def _current_project_or_none(ctx: Context, project_id: int | None) -> Project | 
         return None
 
 
+@use_case(policy.PROJECTS_VIEW)
 def validate_config(ctx: Context, project_id: int | None, label_config: Any) -> None:
     """POST /api/validate-config: the config must be valid and, when there is a current project,
     fit its existing completions the way saving it would require."""
@@ -82,6 +99,7 @@ def validate_config(ctx: Context, project_id: int | None, label_config: Any) -> 
         projects.check_config_fits_annotations(ctx, project, label_config, strict_labels=False)
 
 
+@use_case(policy.PROJECTS_CHANGE, emits=(PROJECT_UPDATED,))
 def save_label_config(ctx: Context, project_id: int | None, label_config: Any) -> Project:
     """POST /api/project/config: validated (and checked against existing annotations) by the
     project service; a missing config is a label_config error like any other."""
@@ -102,11 +120,12 @@ def completion_to_annotation(completion: Any) -> Any:
     return body
 
 
+@use_case(policy.ANNOTATIONS_CREATE, emits=(ANNOTATION_CREATED,))
 def create_completion(ctx: Context, task_id: int, completion: Any, *, was_cancelled: bool | None) -> Annotation:
     return annotations.create_annotation(ctx, task_id, completion_to_annotation(completion), was_cancelled=was_cancelled)
 
 
-def task_completion(ctx: Context, task_id: int, completion_id: int) -> Annotation:
+def _task_completion(ctx: Context, task_id: int, completion_id: int) -> Annotation:
     """The completion, only under the task it belongs to (as 0.8 addressed it)."""
     task = get_task(ctx, task_id)
     annotation = ctx.session.scalar(select(Annotation).where(Annotation.id == completion_id, Annotation.task_id == task.id))
@@ -115,73 +134,73 @@ def task_completion(ctx: Context, task_id: int, completion_id: int) -> Annotatio
     return annotation
 
 
+@use_case(policy.ANNOTATIONS_CHANGE, emits=(ANNOTATION_UPDATED,))
 def update_completion(ctx: Context, task_id: int, completion_id: int, completion: Any, *, was_cancelled: bool | None) -> Annotation:
-    annotation = task_completion(ctx, task_id, completion_id)
+    annotation = _task_completion(ctx, task_id, completion_id)
     body = completion_to_annotation(completion)
     if was_cancelled is not None and isinstance(body, dict):
         body["was_cancelled"] = was_cancelled
     return annotations.update_annotation(ctx, annotation.id, body)
 
 
+@use_case(policy.ANNOTATIONS_DELETE, emits=(ANNOTATIONS_DELETED,))
 def delete_completion(ctx: Context, task_id: int, completion_id: int) -> None:
-    annotations.delete_annotation(ctx, task_completion(ctx, task_id, completion_id).id)
+    annotations.delete_annotation(ctx, _task_completion(ctx, task_id, completion_id).id)
 
 
-def _delete_annotations(ctx: Context, project_id: int, annotation_ids: list[int]) -> int:
-    # The bulk-delete service takes up to BULK_DELETE_MAX_IDS ids of one project per call.
-    deleted = 0
-    for start in range(0, len(annotation_ids), BULK_DELETE_MAX_IDS):
-        chunk = annotation_ids[start:start + BULK_DELETE_MAX_IDS]
-        deleted += annotations.bulk_delete_annotations(ctx, {"ids": chunk, "project": project_id})
-    return deleted
-
-
+@use_case(policy.ANNOTATIONS_DELETE, emits=(ANNOTATIONS_DELETED,))
 def delete_task_completions(ctx: Context, task_id: int) -> int:
     task = get_task(ctx, task_id)
-    ids = list(ctx.session.scalars(select(Annotation.id).where(Annotation.task_id == task.id).order_by(Annotation.id)))
-    return _delete_annotations(ctx, task.project_id, ids)
+    return annotations.delete_all_annotations(ctx, task.project_id, task_id=task.id)
 
 
+@use_case(policy.ANNOTATIONS_VIEW)
 def project_completion_ids(ctx: Context, project_id: int | None) -> list[int]:
     """Ids of every completion (annotation, skipped ones included) of the current project."""
     project = current_project(ctx, project_id)
     return list(ctx.session.scalars(select(Annotation.id).where(Annotation.project_id == project.id).order_by(Annotation.id)))
 
 
+@use_case(policy.ANNOTATIONS_DELETE, emits=(ANNOTATIONS_DELETED,))
 def delete_project_completions(ctx: Context, project_id: int | None) -> int:
-    project = current_project(ctx, project_id)
-    return _delete_annotations(ctx, project.id, project_completion_ids(ctx, project.id))
+    return annotations.delete_all_annotations(ctx, current_project(ctx, project_id).id)
 
 
+@use_case(policy.TASKS_DELETE, emits=(TASKS_DELETED,))
 def delete_project_tasks(ctx: Context, project_id: int | None) -> int:
     return tasks.delete_all_tasks(ctx, current_project(ctx, project_id).id)
 
 
-def import_tasks(ctx: Context, project_id: int | None, payload: Any) -> tasks.ImportResult:
+@use_case(policy.TASKS_CREATE, emits=(TASKS_CREATED,))
+def import_tasks(ctx: Context, project_id: int | None, payload: Any) -> tasks_import.ImportResult:
     project = current_project(ctx, project_id)
-    return tasks.import_tasks(ctx, project.id, payload, tasks.ImportOptions(return_task_ids=True))
+    return tasks_import.import_tasks(ctx, project.id, payload, tasks_import.ImportOptions(return_task_ids=True))
 
 
+@use_case(policy.TASKS_CREATE, emits=(TASKS_CREATED,))
 def import_files(
-    ctx: Context, project_id: int | None, files: list[file_imports.IncomingFile], written: list[Path]
-) -> tasks.ImportResult | file_imports.ImportStarted:
+    ctx: Context, project_id: int | None, files: list[file_imports.IncomingFile]
+) -> tasks_import.ImportResult | file_imports.ImportStarted:
     """Files posted to /api/project/import (0.8's `-F FileUpload=@file`), imported like 1.x uploads:
     in the request when small, else as an import job."""
     project = current_project(ctx, project_id)
-    return file_imports.import_files(ctx, project.id, files, tasks.ImportOptions(return_task_ids=True), written)
+    return file_imports.import_files(ctx, project.id, files, tasks_import.ImportOptions(return_task_ids=True))
 
 
+@use_case(policy.EXPORTS_VIEW)
 def plan_project_export(ctx: Context, project_id: int | None, export_type: str) -> ExportPlan:
     """0.8 exported the tasks that have completions, like the export service's default."""
     return plan_export(ctx, current_project(ctx, project_id).id, ExportOptions(export_type=export_type))
 
 
+@use_case(policy.PROJECTS_VIEW)
 def project_sample_task(ctx: Context, project_id: int | None) -> dict:
     """Example task data for the current project's labeling config."""
     project = current_project(ctx, project_id)
     return sample_task_data(project.label_config or projects.DEFAULT_LABEL_CONFIG)
 
 
+@use_case(policy.TASKS_VIEW)
 def next_task(ctx: Context, project_id: int | None) -> Task:
     """The first task by id that is not labeled yet and that the caller has not annotated
     (a skip counts: 0.8 kept skips as completions); NotFound when none is left."""
@@ -205,6 +224,10 @@ def _check_list_of_dicts(body: dict, key: str, errors: dict[str, list[str]]) -> 
         errors[key] = ["Expected a list of objects."]
 
 
+@use_case(
+    policy.TASKS_CHANGE,
+    emits=(TASKS_UPDATED, ANNOTATIONS_DELETED, ANNOTATION_CREATED, PREDICTIONS_DELETED, PREDICTIONS_CREATED),
+)
 def rewrite_task(ctx: Context, task_id: int, body: Any) -> Task:
     """POST /api/tasks/<id>: replace the task's data (and meta), and when given, all its
     completions and all its predictions. Each write goes through its own service; the

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import distinct, func, select
 
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, PermissionDenied
 from core.organizations.models import Organization, OrganizationMember
@@ -31,6 +33,8 @@ def _my_organizations_query(ctx: Context):
     )
 
 
+# The caller's own memberships are part of their account: readable without an active organization.
+@use_case(policy.ACCOUNT_VIEW)
 def list_my_organizations(ctx: Context, ordering: str | None = None) -> list[Organization]:
     """The organizations the caller is a (not deleted) member of."""
     columns = {"id": Organization.id, "title": Organization.title, "created_at": Organization.created_at}
@@ -43,6 +47,7 @@ def list_my_organizations(ctx: Context, ordering: str | None = None) -> list[Org
     return list(ctx.session.scalars(query.order_by(Organization.id)))
 
 
+@use_case(policy.ACCOUNT_VIEW)
 def get_my_organization(ctx: Context, org_id: int) -> Organization:
     """An organization the caller belongs to; NotFound for any other."""
     require_storable_id(org_id)
@@ -62,6 +67,7 @@ class MemberDetails:
     contributed_to_projects: list[dict] | None = None
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def get_member(ctx: Context, org_id: int, user_id: int, with_projects: bool = False) -> MemberDetails:
     """A member (current or removed) of one of the caller's organizations. Like Label Studio,
     only members of the caller's active organization can be looked at."""

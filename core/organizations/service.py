@@ -6,8 +6,12 @@ import secrets
 
 from sqlalchemy import exists, select
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.events import record
+from core.events.catalog import INVITE_RESET, MEMBER_REMOVED, ORGANIZATION_UPDATED
 from core.organizations.models import Organization, OrganizationMember
 from core.organizations.queries import get_my_organization, require_storable_id
 from core.timeutil import utcnow
@@ -31,6 +35,7 @@ def invite_url(organization: Organization) -> str:
     return f"{INVITE_PATH}?token={organization.token}"
 
 
+@use_case(policy.ORGANIZATIONS_CHANGE, emits=(ORGANIZATION_UPDATED,))
 def update_organization(ctx: Context, org_id: int, data) -> Organization:
     """PATCH an organization the caller belongs to: title, contact_info, invite token.
     Any member may, as in Label Studio's community edition; `created_by` is never writable."""
@@ -53,21 +58,27 @@ def update_organization(ctx: Context, org_id: int, data) -> Organization:
     if body.has("token"):
         organization.token = token
     ctx.session.flush()
+    # Any organization of the caller's, not only the active one: the event goes to the one changed.
+    record(ctx, ORGANIZATION_UPDATED, ids=[organization.id], organization_id=organization.id)
     return organization
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def get_invite(ctx: Context) -> Organization:
     return get_my_organization(ctx, ctx.org_id)
 
 
+@use_case(policy.ORGANIZATIONS_INVITE, emits=(INVITE_RESET,))
 def reset_invite_token(ctx: Context) -> Organization:
     """A new invite token for the active organization; links with the old one stop working."""
     organization = get_my_organization(ctx, ctx.org_id)
     organization.token = new_invite_token()
     ctx.session.flush()
+    record(ctx, INVITE_RESET, ids=[organization.id])
     return organization
 
 
+@use_case(policy.ORGANIZATIONS_CHANGE, emits=(MEMBER_REMOVED,))
 def remove_member(ctx: Context, org_id: int, user_id: int) -> None:
     """Soft-delete a member of the caller's active organization: they can no longer act in it.
     Only the organization's owner may, and nobody can remove themselves."""
@@ -98,12 +109,15 @@ def remove_member(ctx: Context, org_id: int, user_id: int) -> None:
             .limit(1)
         )
     ctx.session.flush()
+    record(ctx, MEMBER_REMOVED, ids=[user_id])
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def get_session_policy(ctx: Context) -> Organization:
     return get_my_organization(ctx, ctx.org_id)
 
 
+@use_case(policy.ORGANIZATIONS_CHANGE, emits=(ORGANIZATION_UPDATED,))
 def update_session_policy(ctx: Context, data) -> Organization:
     """Session lifetimes (minutes) of the active organization; any member may change them,
     as in Label Studio's community edition."""
@@ -119,4 +133,5 @@ def update_session_policy(ctx: Context, data) -> Organization:
         setattr(organization, name, value)
     organization.updated_at = utcnow()
     ctx.session.flush()
+    record(ctx, ORGANIZATION_UPDATED, ids=[organization.id])
     return organization

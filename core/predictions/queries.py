@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, ValidationError
 from core.predictions.models import Prediction
@@ -13,6 +15,7 @@ from core.tasks.queries import is_valid_id
 _INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
+@use_case(policy.PREDICTIONS_VIEW)
 def get_prediction(ctx: Context, prediction_id: int) -> Prediction:
     """The prediction, if its project belongs to the caller's organization; NotFound otherwise."""
     if not is_valid_id(prediction_id):
@@ -27,6 +30,7 @@ def get_prediction(ctx: Context, prediction_id: int) -> Prediction:
     return prediction
 
 
+@use_case(policy.PREDICTIONS_VIEW)
 def list_predictions(ctx: Context, task_id: int | None = None, project_id: int | None = None) -> list[Prediction]:
     """GET /api/predictions/ with LS's `task` / `project` filters. A filter naming a task or
     project the caller cannot see is a 400, as django-filter answers for an unknown choice."""

@@ -8,8 +8,12 @@ from typing import Any
 from sqlalchemy import delete, null, select
 
 from core.annotations.service import read_pk
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import ValidationError
+from core.events import record
+from core.events.catalog import PREDICTION_UPDATED, PREDICTIONS_CREATED, PREDICTIONS_DELETED
 from core.label_config import parsed_label_config
 from core.predictions.models import Prediction
 from core.predictions.queries import get_prediction
@@ -52,6 +56,7 @@ def _region(name: str, info: dict, tag_type: str, value: dict) -> dict:
     return {"from_name": name, "to_name": ",".join(info["to_name"]), "type": tag_type, "value": value}
 
 
+@use_case(policy.PREDICTIONS_CHANGE, emits=(PREDICTIONS_CREATED,))
 def create_prediction(ctx: Context, data: Any) -> Prediction:
     """POST /api/predictions/."""
     ctx.require_user()
@@ -64,9 +69,11 @@ def create_prediction(ctx: Context, data: Any) -> Prediction:
     ctx.session.add(prediction)
     ctx.session.flush()
     _after_write(ctx, [task.id])
+    record(ctx, PREDICTIONS_CREATED, project_id=prediction.project_id, ids=[prediction.id])
     return prediction
 
 
+@use_case(policy.PREDICTIONS_CHANGE, emits=(PREDICTION_UPDATED,))
 def update_prediction(ctx: Context, prediction_id: int, data: Any, *, partial: bool = True) -> Prediction:
     """PATCH (partial) or PUT /api/predictions/{id}/; moving it to another task of the
     organization is allowed, as in LS."""
@@ -88,15 +95,17 @@ def update_prediction(ctx: Context, prediction_id: int, data: Any, *, partial: b
     prediction.updated_at = utcnow()
     ctx.session.flush()
     _after_write(ctx, sorted(touched))
+    record(ctx, PREDICTION_UPDATED, project_id=prediction.project_id, ids=[prediction.id])
     return prediction
 
 
+@use_case(policy.PREDICTIONS_CHANGE, emits=(PREDICTIONS_DELETED,))
 def delete_prediction(ctx: Context, prediction_id: int) -> None:
     prediction = get_prediction(ctx, prediction_id)
-    task_id = prediction.task_id
     ctx.session.execute(delete(Prediction).where(Prediction.id == prediction.id), execution_options={"synchronize_session": False})
     ctx.session.expunge(prediction)
-    _after_write(ctx, [task_id])
+    _after_write(ctx, [prediction.task_id])
+    record(ctx, PREDICTIONS_DELETED, project_id=prediction.project_id, ids=[prediction.id])
 
 
 def _read_values(ctx: Context, data: Any, *, partial: bool) -> tuple[dict[str, Any], int | None, Any]:

@@ -12,6 +12,8 @@ from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, ValidationError
 from core.label_config import parse_label_config_xml
@@ -43,6 +45,7 @@ PIN_FILTERS = ("all", "pinned_only", "exclude_pinned")
 HAS_RESULT = and_(Annotation.result.is_not(None), cast(Annotation.result, Text) != "null")
 
 
+@use_case(policy.PROJECTS_VIEW)
 def get_project(ctx: Context, project_id: int) -> Project:
     """The project with this id in the caller's organization; NotFound for any other."""
     project = ctx.session.scalar(
@@ -203,6 +206,7 @@ def _order_by(terms: Sequence[str]) -> list:
     return [*clauses, Project.id.desc()]
 
 
+@use_case(policy.PROJECTS_VIEW)
 def list_projects(ctx: Context, filters: ProjectFilters, page: PageRequest) -> tuple[list[Project], int]:
     """One page of the caller's organization's projects and the total matching: two statements."""
     conditions = [Project.organization_id == ctx.org_id]
@@ -239,6 +243,7 @@ def users_by_ids(session: Session, user_ids: Iterable[int | None]) -> dict[int, 
     return {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
 
 
+@use_case(policy.PROJECTS_VIEW)
 def project_annotators(ctx: Context, project_id: int) -> list[User]:
     """Users who completed annotations in the project, by id (Label Studio's /annotators/)."""
     project = get_project(ctx, project_id)

@@ -8,8 +8,12 @@ from sqlalchemy import delete, exists, func, select, update
 
 from core import label_config as lc
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import ValidationError
+from core.events import record
+from core.events.catalog import PROJECT_CREATED, PROJECT_DELETED, PROJECT_UPDATED
 from core.predictions.models import Prediction
 from core.projects.models import Project
 from core.projects.queries import HAS_RESULT, get_project
@@ -151,6 +155,7 @@ def updated_control_weights(config: str | None, current: dict | None) -> dict:
     return weights
 
 
+@use_case(policy.PROJECTS_CREATE, emits=(PROJECT_CREATED,))
 def create_project(ctx: Context, body: Any) -> Project:
     user = ctx.require_user()
     org_id = ctx.org_id
@@ -166,9 +171,11 @@ def create_project(ctx: Context, body: Any) -> Project:
     project = Project(organization_id=org_id, created_by_id=user.id, **values)
     ctx.session.add(project)
     ctx.session.flush()
+    record(ctx, PROJECT_CREATED, project_id=project.id, ids=[project.id])
     return project
 
 
+@use_case(policy.PROJECTS_CHANGE, emits=(PROJECT_UPDATED,))
 def update_project(ctx: Context, project_id: int, body: Any) -> Project:
     project = get_project(ctx, project_id)
     values = _read_project_fields(body, partial=True)
@@ -199,6 +206,7 @@ def update_project(ctx: Context, project_id: int, body: Any) -> Project:
     if old_skip_queue != project.skip_queue:
         # IGNORE_SKIPPED counts skips toward completion, so is_labeled may flip.
         _refresh_tasks(ctx, project, Task.total_annotations + Task.cancelled_annotations > 0)
+    record(ctx, PROJECT_UPDATED, project_id=project.id, ids=[project.id])
     return project
 
 
@@ -214,6 +222,7 @@ def _check_model_version(ctx: Context, project: Project, model_version: str | No
         )
 
 
+@use_case(policy.PROJECTS_VIEW)
 def check_config_fits_annotations(ctx: Context, project: Project, config: str, *, strict_labels: bool) -> None:
     """Refuse a config that existing annotations no longer fit (removed controls; removed labels when strict)."""
     results = ctx.session.scalars(
@@ -230,6 +239,7 @@ def check_config_fits_annotations(ctx: Context, project: Project, config: str, *
     )
 
 
+@use_case(policy.PROJECTS_VIEW)
 def validate_project_config(ctx: Context, project_id: int, body: Any) -> tuple[str, bool]:
     """/api/projects/{id}/validate/: the config must be valid and fit existing annotations, labels included.
     Returns (config, whether it changes controls or labels in a way that breaks saved views)."""
@@ -248,6 +258,7 @@ def validate_project_config(ctx: Context, project_id: int, body: Any) -> tuple[s
     return config, lc.config_essential_data_has_changed(config, project.label_config or "")
 
 
+@use_case(policy.PROJECTS_DELETE, emits=(PROJECT_DELETED,))
 def delete_project(ctx: Context, project_id: int) -> None:
     """Deletes the project with its tasks, annotations and predictions: one bulk DELETE per table."""
     project = get_project(ctx, project_id)
@@ -257,6 +268,7 @@ def delete_project(ctx: Context, project_id: int) -> None:
         session.execute(delete(model).where(model.project_id == project.id), execution_options={"synchronize_session": False})
     session.execute(delete(Project).where(Project.id == project.id), execution_options={"synchronize_session": False})
     session.expunge(project)
+    record(ctx, PROJECT_DELETED, project_id=project.id, ids=[project.id], data={"title": project.title})
 
 
 def _refresh_tasks(ctx: Context, project: Project, *conditions) -> None:
@@ -285,7 +297,7 @@ def _update_task_overlap(ctx: Context, project: Project, *, maximum_changed: boo
             _bulk_overlap(ctx, overlapped, maximum)
             _refresh_tasks(ctx, project, *overlapped[1:], Task.overlap == maximum)
         elif project.overlap_cohort_percentage < 100:
-            rearrange_overlap_cohort(ctx, project)
+            _rearrange_overlap_cohort(ctx, project)
         else:
             _bulk_overlap(ctx, [in_project], maximum)
             _refresh_tasks(ctx, project)
@@ -295,7 +307,7 @@ def _update_task_overlap(ctx: Context, project: Project, *, maximum_changed: boo
                 _bulk_overlap(ctx, [in_project], 1)
                 _refresh_tasks(ctx, project)
         else:
-            rearrange_overlap_cohort(ctx, project)
+            _rearrange_overlap_cohort(ctx, project)
 
 
 def _bulk_overlap(ctx: Context, conditions: list, overlap: int) -> None:
@@ -305,7 +317,7 @@ def _bulk_overlap(ctx: Context, conditions: list, overlap: int) -> None:
     )
 
 
-def rearrange_overlap_cohort(ctx: Context, project: Project) -> None:
+def _rearrange_overlap_cohort(ctx: Context, project: Project) -> None:
     """Give `maximum_annotations` overlap to overlap_cohort_percentage of the tasks, preferring tasks
     already fully annotated, then those with the most annotations; the rest get overlap 1."""
     session = ctx.session

@@ -8,6 +8,8 @@ from sqlalchemy import ColumnElement, func, select
 
 from core.annotations.batch import annotations_by_task_ids
 from core.annotations.models import Annotation
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound
 from core.pagination import PageRequest
@@ -29,6 +31,7 @@ def is_valid_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
+@use_case(policy.PROJECTS_VIEW)
 def get_org_project(ctx: Context, project_id: int) -> Project:
     """get_project, with ids out of the database's range answered as NotFound."""
     if not is_valid_id(project_id):
@@ -36,6 +39,7 @@ def get_org_project(ctx: Context, project_id: int) -> Project:
     return get_project(ctx, project_id)
 
 
+@use_case(policy.TASKS_VIEW)
 def get_task(ctx: Context, task_id: int) -> Task:
     """The task, if it belongs to a project of the caller's organization; NotFound otherwise."""
     if not is_valid_id(task_id):
@@ -67,6 +71,7 @@ class TaskPage:
     relations: TaskRelations | None = None  # only when all fields were asked for
 
 
+@use_case(policy.TASKS_VIEW)
 def load_task_relations(ctx: Context, tasks: Sequence[Any]) -> TaskRelations:
     ids = [task.id for task in tasks]
     annotations = annotations_by_task_ids(ctx.session, ctx.org_id, ids)
@@ -91,6 +96,7 @@ def _totals(conditions: Sequence[ColumnElement[bool]]):
     return select(count, total_of(Task.total_annotations), total_of(Task.total_predictions))
 
 
+@use_case(policy.TASKS_VIEW)
 def list_tasks(
     ctx: Context,
     project_id: int | Project,
@@ -123,6 +129,7 @@ def list_tasks(
     return TaskPage(project, tasks, int(total), int(total_annotations), int(total_predictions), relations)
 
 
+@use_case(policy.TASKS_VIEW)
 def get_task_with_relations(ctx: Context, task_id: int) -> tuple[Task, Project, TaskRelations]:
     """A task of the caller's organization with its project, annotations, predictions and authors."""
     if not is_valid_id(task_id):

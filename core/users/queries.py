@@ -7,6 +7,8 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from core.auth import policy
+from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound
 from core.organizations.models import Organization, OrganizationMember
@@ -76,6 +78,7 @@ def _org_users_query(org_id: int):
     )
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def list_org_users(ctx: Context, ordering: str | None = None) -> list[UserDetails]:
     """Everyone who is or was a member of the caller's organization (Label Studio lists
     soft-deleted members too, masked)."""
@@ -89,6 +92,7 @@ def list_org_users(ctx: Context, ordering: str | None = None) -> list[UserDetail
     return attach_details(ctx.session, ctx.session.execute(query).tuples().all())
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def get_org_user(ctx: Context, user_id: int) -> tuple[User, bool]:
     """(user, soft-deleted from the organization) for a user of the caller's organization; NotFound otherwise."""
     row = None
@@ -99,9 +103,11 @@ def get_org_user(ctx: Context, user_id: int) -> tuple[User, bool]:
     return row
 
 
+@use_case(policy.ORGANIZATIONS_VIEW)
 def get_user_details(ctx: Context, user_id: int) -> UserDetails:
     return attach_details(ctx.session, [get_org_user(ctx, user_id)])[0]
 
 
+@use_case(policy.ACCOUNT_VIEW)
 def current_user_details(ctx: Context) -> UserDetails:
     return attach_details(ctx.session, [(ctx.require_user(), False)])[0]

@@ -5,10 +5,14 @@ import re
 
 from sqlalchemy import delete, exists, func, select
 
+from core.auth import policy
 from core.auth.models import LegacyToken
 from core.auth.passwords import hash_password
+from core.auth.policy import require, use_case
 from core.context import Context
 from core.errors import DomainError, PermissionDenied, ValidationError
+from core.events import record
+from core.events.catalog import LEGACY_TOKEN_RESET, USER_CREATED, USER_DELETED, USER_UPDATED
 from core.organizations.models import Organization, OrganizationMember
 from core.organizations.queries import MAX_ID
 from core.users.bootstrap import add_member, new_legacy_token_key
@@ -27,7 +31,7 @@ class ReadOnlyField(DomainError):
     status_code = 405
 
 
-def is_org_owner(ctx: Context) -> bool:
+def _is_org_owner(ctx: Context) -> bool:
     return ctx.session.scalar(
         select(exists().where(Organization.id == ctx.org_id, Organization.created_by_id == ctx.require_user().id))
     )
@@ -54,6 +58,7 @@ def _read_profile(body: Input) -> dict:
     return changes
 
 
+@use_case(policy.USERS_CREATE, emits=(USER_CREATED,))
 def create_user(ctx: Context, data) -> User:
     """A new user in the caller's organization (Label Studio: POST /api/users/). They get a
     legacy API token and no password."""
@@ -77,15 +82,19 @@ def create_user(ctx: Context, data) -> User:
     user.active_organization_id = org_id
     ctx.session.add(LegacyToken(key=new_legacy_token_key(), user_id=user.id))
     ctx.session.flush()
+    record(ctx, USER_CREATED, ids=[user.id])
     return user
 
 
+@use_case(policy.ACCOUNT_CHANGE, emits=(USER_UPDATED,))
 def update_user(ctx: Context, user_id: int, data) -> User:
     """PATCH a user of the caller's organization: oneself, or anyone when one owns the organization."""
     caller = ctx.require_user()
     user, _ = get_org_user(ctx, user_id)
-    if user.id != caller.id and not is_org_owner(ctx):
-        raise PermissionDenied("You can only update your own profile.")
+    if user.id != caller.id:
+        if not _is_org_owner(ctx):
+            raise PermissionDenied("You can only update your own profile.")
+        require(ctx, policy.USERS_CHANGE)
     body = Input(data, partial=True)
     if body.has("email"):
         raise ReadOnlyField("Cannot update read-only field: email")
@@ -107,6 +116,7 @@ def update_user(ctx: Context, user_id: int, data) -> User:
     for name, value in changes.items():
         setattr(user, name, value)
     ctx.session.flush()
+    record(ctx, USER_UPDATED, ids=[user.id])
     return user
 
 
@@ -122,16 +132,18 @@ def _is_member(ctx: Context, user_id: int, org_id: int) -> bool:
     )
 
 
+@use_case(policy.USERS_CHANGE, emits=(USER_DELETED,))
 def delete_user(ctx: Context, user_id: int) -> None:
     """Hard-delete a user of the caller's organization. Only the organization's owner may, and
     nobody who owns an organization can be deleted (that would orphan it)."""
     user, _ = get_org_user(ctx, user_id)
     if ctx.session.scalar(select(exists().where(Organization.created_by_id == user.id))):
         raise PermissionDenied("The organization owner cannot be deleted")
-    if not is_org_owner(ctx):
+    if not _is_org_owner(ctx):
         raise PermissionDenied("Only the organization owner can delete users")
     ctx.session.execute(delete(User).where(User.id == user.id))
     ctx.session.expunge(user)
+    record(ctx, USER_DELETED, ids=[user.id], data={"email": user.email})
 
 
 # Label Studio's community edition grants every member every permission.
@@ -161,12 +173,14 @@ _KEY_CHARACTERS = re.compile(r"^[a-zA-Z0-9+\-\s\[\]\\;'\".,/`~!@#$%^&*()_={}|:<>
 _MODIFIERS = {"ctrl", "cmd", "command", "alt", "option", "shift", "meta"}
 
 
+@use_case(policy.ACCOUNT_VIEW)
 def get_hotkeys(ctx: Context) -> dict:
     """The caller's hotkeys; stored data that no longer validates reads as none (as Label Studio does)."""
     hotkeys = ctx.require_user().custom_hotkeys or {}
     return hotkeys if _hotkey_error(hotkeys) is None else {}
 
 
+@use_case(policy.ACCOUNT_CHANGE, emits=(USER_UPDATED,))
 def update_hotkeys(ctx: Context, data) -> dict:
     user = ctx.require_user()
     body = Input(data)
@@ -177,6 +191,7 @@ def update_hotkeys(ctx: Context, data) -> dict:
         raise ValidationError({"custom_hotkeys": [problem]})
     user.custom_hotkeys = hotkeys
     ctx.session.flush()
+    _record_account_event(ctx, USER_UPDATED)
     return hotkeys
 
 
@@ -220,6 +235,7 @@ def _hotkey_error(hotkeys) -> str | None:
 # ---- legacy API token ----------------------------------------------------------------------
 
 
+@use_case(policy.ACCOUNT_VIEW)
 def get_legacy_token(ctx: Context) -> str:
     user = ctx.require_user()
     key = ctx.session.scalar(select(LegacyToken.key).where(LegacyToken.user_id == user.id))
@@ -231,6 +247,7 @@ def get_legacy_token(ctx: Context) -> str:
     return key
 
 
+@use_case(policy.ACCOUNT_CHANGE, emits=(LEGACY_TOKEN_RESET,))
 def reset_legacy_token(ctx: Context) -> str:
     """Replace the caller's legacy token; the old one stops working at once."""
     user = ctx.require_user()
@@ -238,4 +255,12 @@ def reset_legacy_token(ctx: Context) -> str:
     key = new_legacy_token_key()
     ctx.session.add(LegacyToken(key=key, user_id=user.id))
     ctx.session.flush()
+    _record_account_event(ctx, LEGACY_TOKEN_RESET)
     return key
+
+
+def _record_account_event(ctx: Context, kind: str) -> None:
+    """Events belong to an organization; a caller without an active one (removed from all of
+    them) may still manage their own account, with nobody to tell."""
+    if ctx.organization_id is not None:
+        record(ctx, kind, ids=[ctx.require_user().id])

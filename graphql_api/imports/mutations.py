@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import strawberry
 from strawberry.types import Info
 
 from core.context import Context
-from core.files.storage import remove_files
 from core.imports import service as file_imports
-from core.tasks import service
+from core.imports.tasks_import import ImportOptions
 from core.tasks.models import ProjectImport
 from graphql_api.jobs.types import JobNode, job_field
 from graphql_api.tasks.mutations import ImportTasksOptions
@@ -60,13 +58,8 @@ class ImportFromUrlPayload:
 
 
 def _import_from_url(ctx: Context, project_id: strawberry.ID, url: str, options: ImportTasksOptions | None) -> ProjectImport:
-    core_options = service.ImportOptions(**as_dict(options)) if options else service.ImportOptions()
-    written: list[Path] = []
-    try:
-        outcome = file_imports.import_url(ctx, pk_or_not_found(project_id, "Project"), url, core_options, written)
-    except BaseException:
-        remove_files(written)  # nothing half-written: the transaction rolls back, the stored file goes
-        raise
+    core_options = ImportOptions(**as_dict(options)) if options else ImportOptions()
+    outcome = file_imports.import_url(ctx, pk_or_not_found(project_id, "Project"), url, core_options)
     if isinstance(outcome, file_imports.ImportStarted):
         return outcome.project_import
     return ctx.session.get(ProjectImport, outcome.import_id)

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from core.imports import tasks_import
 from core.tasks import service
 from graphql_api.tasks.types import TaskNode
 from graphql_api.use_case import DeletePayload, as_dict, deleted, pk_or_not_found, result_union, run_use_case
@@ -39,7 +40,7 @@ def _payload(task) -> TaskPayload:
     return TaskPayload(task=TaskNode.from_model(task))
 
 
-def _import_payload(result: service.ImportResult) -> ImportTasksPayload:
+def _import_payload(result: tasks_import.ImportResult) -> ImportTasksPayload:
     return ImportTasksPayload(
         task_count=result.task_count,
         annotation_count=result.annotation_count or 0,
@@ -74,9 +75,9 @@ class TaskMutations:
     async def import_tasks(
         self, info: Info, project_id: strawberry.ID, tasks: JSON, options: ImportTasksOptions | None = None
     ) -> result_union("ImportTasksResult", ImportTasksPayload):
-        core_options = service.ImportOptions(**as_dict(options)) if options else None
+        core_options = tasks_import.ImportOptions(**as_dict(options)) if options else None
         return await run_use_case(
             info,
-            lambda ctx: service.import_tasks(ctx, pk_or_not_found(project_id, "Project"), tasks, core_options),
+            lambda ctx: tasks_import.import_tasks(ctx, pk_or_not_found(project_id, "Project"), tasks, core_options),
             _import_payload,
         )

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from core.annotations import queries, service
 from core.errors import ValidationError
+from core.shapes.annotations import annotation_json
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
-from rest_compat.shapes.annotations import annotation_json
 
 
 def path_id(req: ApiRequest) -> int:

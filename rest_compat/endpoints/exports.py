@@ -18,9 +18,9 @@ from core.exports.snapshots import (
     list_snapshots,
     snapshot_file,
 )
+from core.shapes.exports import created_snapshot_json, snapshot_json
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
-from rest_compat.shapes.exports import created_snapshot_json, snapshot_json
 
 
 def _export_options(req: ApiRequest) -> ExportOptions:

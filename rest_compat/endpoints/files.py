@@ -7,10 +7,10 @@ from starlette.responses import FileResponse, Response
 
 from core.errors import DomainError, ValidationError
 from core.files import service
+from core.shapes.files import file_upload_json
 from core.validation import parse_bool
 from rest_compat.endpoints.imports import _run_with_files
 from rest_compat.http import ApiRequest, _read_body, api, api_route, domain_error_response
-from rest_compat.shapes.files import file_upload_json
 from rest_compat.uploads import is_multipart, read_multipart, require_authentication
 
 
@@ -28,11 +28,11 @@ def _patch_view(req: ApiRequest):
     if form is not None:
         files = [incoming for name, incoming in form.files if name == "file"]
         new = files[0] if files else None
-        return _render(req, service.replace_file_upload(req.ctx, req.path["id"], new, req.request.state.written))
+        return _render(req, service.replace_file_upload(req.ctx, req.path["id"], new))
     body = req.json(default={})
     if isinstance(body, dict) and "file" in body:
         raise ValidationError({"file": ["The submitted data was not a file. Check the encoding type on the form."]})
-    return _render(req, service.replace_file_upload(req.ctx, req.path["id"], None, []))
+    return _render(req, service.replace_file_upload(req.ctx, req.path["id"], None))
 
 
 async def patch_endpoint(request: Request) -> Response:

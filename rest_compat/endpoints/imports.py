@@ -2,7 +2,6 @@
 POST /api/projects/{id}/reimport, and the import status GET /api/projects/{id}/imports/{import_pk}/."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
@@ -10,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.errors import DomainError, ValidationError
-from core.files.storage import remove_files
 from core.imports import service as file_imports
-from core.tasks import service
+from core.imports import tasks_import
+from core.imports.predictions import import_predictions
+from core.shapes.tasks import import_result_json, project_import_json
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, _read_body, _run, api, api_route, domain_error_response, json_response
-from rest_compat.shapes.tasks import import_result_json, project_import_json
 from rest_compat.uploads import MultipartForm, is_multipart, read_multipart, require_authentication, spool_body
 
 
@@ -42,8 +41,8 @@ def _strings_param(req: ApiRequest, name: str) -> list[str] | None:
     return [values[0]]
 
 
-def _options(req: ApiRequest) -> service.ImportOptions:
-    return service.ImportOptions(
+def _options(req: ApiRequest) -> tasks_import.ImportOptions:
+    return tasks_import.ImportOptions(
         commit_to_project=_bool_param(req, "commit_to_project", True),
         return_task_ids=_bool_param(req, "return_task_ids", False),
         preannotated_from_fields=_strings_param(req, "preannotated_from_fields"),
@@ -65,30 +64,25 @@ def _form_fields(req: ApiRequest) -> dict[str, str]:
 
 
 async def _run_with_files(request: Request, view, body: bytes, status: int, form: MultipartForm | None) -> Response:
-    """Run the view in the request transaction; files it stored are removed again when the
-    request fails (nothing half-written), and leftovers of the form always."""
-    written: list[Path] = []
-    request.state.written = written
+    """Run the view in the request transaction (files it stores go again if it fails); leftovers
+    of the form are removed either way."""
     request.state.form = form
     try:
-        response = await run_in_threadpool(_run, view, request, body, True, status)
+        return await run_in_threadpool(_run, view, request, body, True, status)
     finally:
         if form is not None:
             form.remove_files()
-    if response.status_code >= 400:
-        await run_in_threadpool(remove_files, written)
-    return response
 
 
 def _import_view(req: ApiRequest):
-    options, written, form = _options(req), req.request.state.written, req.request.state.form
+    options, form = _options(req), req.request.state.form
     if form is not None:
         if form.files:
-            return _render(file_imports.import_files(req.ctx, req.path["id"], [f for _, f in form.files], options, written))
-        return _render(file_imports.import_url(req.ctx, req.path["id"], form.fields.get("url"), options, written))
+            return _render(file_imports.import_files(req.ctx, req.path["id"], [f for _, f in form.files], options))
+        return _render(file_imports.import_url(req.ctx, req.path["id"], form.fields.get("url"), options))
     if req.content_type == "application/x-www-form-urlencoded":
-        return _render(file_imports.import_url(req.ctx, req.path["id"], _form_fields(req).get("url"), options, written))
-    return import_result_json(service.import_tasks(req.ctx, req.path["id"], req.json(), options))
+        return _render(file_imports.import_url(req.ctx, req.path["id"], _form_fields(req).get("url"), options))
+    return import_result_json(tasks_import.import_tasks(req.ctx, req.path["id"], req.json(), options))
 
 
 def _is_big_json(request: Request, settings) -> bool:
@@ -128,7 +122,7 @@ def _reimport_view(req: ApiRequest):
         return json_response({"task_count": 0, "annotation_count": 0, "prediction_count": 0, "duration": 0,
                               "file_upload_ids": [], "found_formats": {}, "data_columns": []}, 200)
     body = _render(result)
-    if isinstance(result, service.ImportResult):
+    if isinstance(result, tasks_import.ImportResult):
         body.pop("could_be_tasks_list", None)  # not part of Label Studio's re-import answer
     return body
 
@@ -144,7 +138,7 @@ async def reimport_endpoint(request: Request) -> Response:
 
 
 def import_predictions_view(req: ApiRequest):
-    return {"created": service.import_predictions(req.ctx, req.path["id"], req.json(default=[]))}
+    return {"created": import_predictions(req.ctx, req.path["id"], req.json(default=[]))}
 
 
 def import_status_view(req: ApiRequest):

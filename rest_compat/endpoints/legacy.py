@@ -16,7 +16,7 @@ those domains are not built.
 Status codes follow 0.8: 201 for a created project, a saved config (empty body), an import, a
 project PATCH and a completion create or update; 204 for validate-config and deletes. A config
 error is 0.8's 400 {"label_config": [...]}; every other error has Label Studio's usual error shape.
-Completions are annotations under 0.8's names (see rest_compat.shapes.legacy); the export is the
+Completions are annotations under 0.8's names (see core.shapes.legacy); the export is the
 1.x export service's file, tasks with "annotations"."""
 from __future__ import annotations
 
@@ -31,19 +31,13 @@ from core.exports import stream_export
 from core.imports.service import ImportStarted
 from core.legacy import service
 from core.legacy.sample_task import sample_task_data
-from core.projects.queries import project_counters
+from core.projects.queries import COUNTER_FIELDS, project_counters
+from core.shapes.legacy import completion_json, import_result_json, project_json, sample_tasks_file, task_json
 from core.tasks.queries import load_task_relations
 from core.timeutil import utcnow
 from core.validation import parse_bool
 from rest_compat.endpoints.imports import _run_with_files
 from rest_compat.http import ApiRequest, _read_body, api, api_route, domain_error_response, json_response
-from rest_compat.shapes.legacy import (
-    completion_json,
-    import_result_json,
-    project_json,
-    sample_tasks_file,
-    task_json,
-)
 from rest_compat.uploads import is_multipart, read_multipart
 
 XML_CONTENT_TYPES = ("application/xml", "text/xml")
@@ -102,7 +96,7 @@ def _config_errors_as_legacy(req: ApiRequest, action: Callable[[], Any]) -> Any:
 
 
 def _project(req: ApiRequest, project) -> dict:
-    counters = project_counters(req.ctx.session, [project.id], user_id=req.ctx.require_user().id)[project.id]
+    counters = project_counters(req.ctx.session, [project.id], fields=COUNTER_FIELDS)[project.id]
     return project_json(project, counters)
 
 
@@ -156,7 +150,7 @@ def import_tasks(req: ApiRequest):
     form = req.request.state.form
     if form is None:
         return import_result_json(service.import_tasks(req.ctx, _project_id(req), req.json()))
-    result = service.import_files(req.ctx, _project_id(req), [file for _, file in form.files], req.request.state.written)
+    result = service.import_files(req.ctx, _project_id(req), [file for _, file in form.files])
     if isinstance(result, ImportStarted):
         # Too big to import in the request: its progress is at /api/projects/{id}/imports/{import}/.
         return {result.key: result.project_import.id}

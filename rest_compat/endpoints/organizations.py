@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from core.organizations import queries, service
+from core.shapes import organizations as shapes
 from core.validation import parse_bool
 from rest_compat.http import ApiRequest, api, api_route
-from rest_compat.shapes import organizations as shapes
 
 
 def list_organizations(req: ApiRequest) -> list:
@@ -28,12 +28,16 @@ def remove_member(req: ApiRequest) -> None:
     service.remove_member(req.ctx, req.path["id"], req.path["user_pk"])
 
 
+def _invite(organization) -> dict:
+    return shapes.invite(organization, service.invite_url(organization))
+
+
 def get_invite(req: ApiRequest) -> dict:
-    return shapes.invite(service.get_invite(req.ctx))
+    return _invite(service.get_invite(req.ctx))
 
 
 def reset_invite_token(req: ApiRequest) -> dict:
-    return shapes.invite(service.reset_invite_token(req.ctx))
+    return _invite(service.reset_invite_token(req.ctx))
 
 
 def get_session_policy(req: ApiRequest) -> dict:

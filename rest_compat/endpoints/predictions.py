@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from core.errors import ValidationError
 from core.predictions import queries, service
+from core.shapes.predictions import prediction_json
 from core.tasks.queries import MAX_ID
 from rest_compat.endpoints.annotations import path_id
 from rest_compat.http import ApiRequest, api, api_route
-from rest_compat.shapes.predictions import prediction_json
 
 _INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 

@@ -9,22 +9,16 @@ from core.projects.queries import (
     COUNTER_FIELDS,
     QUEUE_FIELDS,
     ProjectFilters,
+    config_suitable_for_bulk_annotation,
     get_project,
     list_projects,
     project_annotators,
     project_counters,
     users_by_ids,
 )
+from core.shapes.projects import project_counts, project_created, project_detail, project_list_item, project_updated, sparse
+from core.shapes.users import user_simple
 from rest_compat.http import ApiRequest, api, api_route, paginated
-from rest_compat.shapes.projects import (
-    project_counts,
-    project_created,
-    project_detail,
-    project_list_item,
-    project_updated,
-    sparse,
-)
-from rest_compat.shapes.users import user_simple
 
 DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100  # Label Studio's ProjectListPagination
@@ -49,7 +43,8 @@ def _render(req: ApiRequest, projects, shape, include, omit) -> list[dict]:
     needs_creator = include is None or "created_by" in include
     creators = users_by_ids(session, [p.created_by_id for p in projects]) if needs_creator else {}
     return [
-        sparse(shape(project, counters[project.id], creators.get(project.created_by_id)), include, omit)
+        sparse(shape(project, counters[project.id], creators.get(project.created_by_id),
+                     config_suitable_for_bulk_annotation(project.label_config)), include, omit)
         for project in projects
     ]
 
@@ -64,7 +59,7 @@ def list_view(req: ApiRequest):
 def create_view(req: ApiRequest):
     project = service.create_project(req.ctx, _body(req))
     user = req.ctx.require_user()
-    return project_created(project, {}, user)
+    return project_created(project, {}, user, config_suitable_for_bulk_annotation(project.label_config))
 
 
 def counts_view(req: ApiRequest):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from core.data_manager.task_list import list_data_manager_tasks, parse_query
 from core.errors import NotFound, ValidationError
+from core.shapes.tasks import dm_task_json, dm_task_json_evaluated, task_event_json, task_json, task_simple_json
 from core.tasks import service
 from core.tasks.queries import get_task_with_relations, load_task_relations
 from rest_compat.http import ApiRequest, api, api_route, json_response
-from rest_compat.shapes.tasks import dm_task_json, dm_task_json_evaluated, task_event_json, task_json, task_simple_json
 
 DEFAULT_PAGE_SIZE = 100  # Label Studio's TaskPagination; no maximum unless configured
 

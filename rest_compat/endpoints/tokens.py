@@ -31,11 +31,11 @@ def create_token(req: ApiRequest) -> dict:
 
 
 def refresh(req: ApiRequest) -> dict:
-    return {"access": tokens_service.refresh_access_token(req.ctx, req.json(default={}))}
+    return {"access": tokens_service.refresh_access_token(req.ctx.session, req.ctx.settings, req.json(default={}))}
 
 
 def blacklist(req: ApiRequest) -> None:
-    tokens_service.blacklist_token(req.ctx, req.json(default={}))
+    tokens_service.blacklist_token(req.ctx.session, req.json(default={}))
 
 
 def rotate(req: ApiRequest) -> dict:

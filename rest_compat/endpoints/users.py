@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from core.errors import ValidationError
+from core.shapes.users import user_api, user_full, whoami
 from core.users import queries, service
 from rest_compat.http import ApiRequest, api, api_route, json_response
-from rest_compat.shapes.users import user_api, user_full, whoami
 
 
 def _user_id(req: ApiRequest) -> int:
@@ -43,7 +43,7 @@ def update_current_user(req: ApiRequest) -> dict:
 
 
 def get_whoami(req: ApiRequest) -> dict:
-    return whoami(queries.current_user_details(req.ctx))
+    return whoami(queries.current_user_details(req.ctx), service.ALL_PERMISSIONS)
 
 
 def get_hotkeys(req: ApiRequest) -> dict:

@@ -5,8 +5,8 @@ from starlette.responses import Response
 
 from core.data_manager import views as service
 from core.errors import NotFound
+from core.shapes.views import view_json
 from rest_compat.http import ApiRequest, api, api_route
-from rest_compat.shapes.views import view_json
 
 
 def _view_id(req: ApiRequest) -> int:

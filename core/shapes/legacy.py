@@ -9,16 +9,17 @@ import csv
 import io
 import json
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from core import label_config as lc
 from core.annotations.models import Annotation
 from core.errors import ValidationError
 from core.predictions.models import Prediction
 from core.projects.models import Project
-from core.projects.queries import COUNTER_FIELDS
 from core.tasks.models import Task
-from core.tasks.service import ImportResult
+
+if TYPE_CHECKING:
+    from core.imports.tasks_import import ImportResult
 
 
 def unix_seconds(value: datetime | None) -> int | None:
@@ -70,7 +71,9 @@ def task_json(task: Task, completions: Iterable[Annotation], predictions: Iterab
 
 def project_json(project: Project, counters: Mapping[str, int]) -> dict:
     """0.8's project.serialize(): settings, derived config views and counters. Every project
-    here is one of many (0.8's multi-session mode), and its members may manage tasks and completions."""
+    here is one of many (0.8's multi-session mode), and its members may manage tasks and completions.
+    `counters`: Label Studio's COUNTER_FIELDS in their order, as
+    core.projects.queries.project_counters(..., fields=COUNTER_FIELDS) returns them."""
     config = project.label_config or ""
     parsed = lc.parsed_label_config(config)
     completion_count = counters.get("total_annotations_number", 0) + counters.get("skipped_annotations_number", 0)
@@ -101,7 +104,7 @@ def project_json(project: Project, counters: Mapping[str, int]) -> dict:
         "can_manage_completions": True,
         "can_delete_tasks": True,
         "multi_session_mode": True,
-        **{name: counters.get(name, 0) for name in COUNTER_FIELDS},
+        **counters,
     }
 
 

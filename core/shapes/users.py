@@ -5,10 +5,13 @@ The spec is Label Studio Enterprise's: besides the community fields it requires 
 They are filled with what this server knows, so clients of either edition parse the answers."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterable
+
 from core.timeutil import isoformat
 from core.users.models import User
-from core.users.queries import UserDetails
-from core.users.service import ALL_PERMISSIONS
+
+if TYPE_CHECKING:
+    from core.users.queries import UserDetails
 
 
 def user_simple(user: User) -> dict:
@@ -29,6 +32,24 @@ def initials(user: User) -> str:
     if not first and not last:
         return user.email[:2]
     return first[:1] + last[:1]
+
+
+def completed_by_json(user: Any) -> dict:
+    """The export's expanded `completed_by` (CompletedBySerializer), of a User or a row with
+    its id, email and names."""
+    return {"id": user.id, "email": user.email, "first_name": user.first_name or "", "last_name": user.last_name or ""}
+
+
+def completed_by_dm_json(user: User) -> dict:
+    """The Data Manager's expanded `completed_by` (CompletedByDMSerializer) of the task detail."""
+    return {
+        "id": user.id,
+        "first_name": user.first_name or "",
+        "last_name": user.last_name or "",
+        "avatar": user.avatar,
+        "email": user.email,
+        "initials": initials(user),
+    }
 
 
 def _membership(member) -> dict:
@@ -89,12 +110,12 @@ def user_full(details: UserDetails) -> dict:
     return {**user_api(details), "lse_fields": _lse_fields(), "pause": ""}
 
 
-def whoami(details: UserDetails) -> dict:
-    """WhoAmIUser: GET /api/current-user/whoami."""
+def whoami(details: UserDetails, permissions: Iterable[str]) -> dict:
+    """WhoAmIUser: GET /api/current-user/whoami, with the permissions the caller holds."""
     return {
         **user_api(details),
         "lse_fields": {**_lse_fields(), "active_organization_external_id": None},
         "pause": "",
-        "permissions": list(ALL_PERMISSIONS),
+        "permissions": list(permissions),
         "social_accounts": [],
     }

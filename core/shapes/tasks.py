@@ -1,18 +1,20 @@
 """Task -> Label Studio JSON: TaskSerializer (create), TaskSimpleSerializer (update),
-DataManagerTaskSerializer (list and detail), ProjectImport and TaskEvent."""
+DataManagerTaskSerializer (list and detail), the export's ExportDataSerializer, ProjectImport and TaskEvent."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.projects.models import Project
+from core.shapes.annotations import annotation_json
+from core.shapes.predictions import prediction_json
+from core.shapes.users import completed_by_dm_json
 from core.tasks.models import ProjectImport, Task, TaskEvent
-from core.tasks.queries import TaskRelations
-from core.tasks.service import ImportResult
 from core.timeutil import isoformat
-from rest_compat.shapes.annotations import annotation_json
-from rest_compat.shapes.predictions import prediction_json
-from rest_compat.shapes.users import initials
+
+if TYPE_CHECKING:
+    from core.imports.tasks_import import ImportResult
+    from core.tasks.queries import TaskRelations
 
 # The Data Manager cuts its pretty-printed result columns at this length.
 RESULTS_CHAR_LIMIT = 500
@@ -94,19 +96,6 @@ def _average(values: list[float | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-def _completed_by_user(user: Any) -> dict | None:
-    if user is None:
-        return None
-    return {
-        "id": user.id,
-        "first_name": user.first_name or "",
-        "last_name": user.last_name or "",
-        "avatar": user.avatar,
-        "email": user.email,
-        "initials": initials(user),
-    }
-
-
 def dm_task_json(task: Task, project: Project, relations: TaskRelations | None, *, detail: bool = False) -> dict:
     """DataManagerTaskSerializer. Without `relations` (GET /api/tasks/ without fields=all) the
     computed columns are not evaluated, as in Label Studio: empty strings and lists."""
@@ -137,7 +126,9 @@ def dm_task_json(task: Task, project: Project, relations: TaskRelations | None, 
         rendered_annotations = []
         for annotation in annotations:
             body = annotation_json(annotation, relations.users)
-            body["completed_by"] = _completed_by_user(relations.users.get(annotation.completed_by_id)) or annotation.completed_by_id
+            author = relations.users.get(annotation.completed_by_id)
+            if author is not None:
+                body["completed_by"] = completed_by_dm_json(author)
             rendered_annotations.append(body)
     else:
         rendered_annotations = [annotation_json(a, relations.users) for a in annotations]
@@ -182,6 +173,36 @@ def dm_task_json_evaluated(task: Task, project: Project, relations: TaskRelation
         computed = dm_task_json(task, project, relations)
         body.update({name: computed[name] for name in sorted(evaluated) if name in computed})
     return body
+
+
+def exported_task_json(task: Any, *, annotations: list[dict], predictions: list, data: Any, meta: Any) -> dict:
+    """The export's task (data_export ExportDataSerializer): its annotations
+    (core.shapes.annotations.exported_annotation_json), drafts and predictions (ids, or expanded with
+    core.shapes.predictions.exported_prediction_json), then the model's fields. `task` is a Task or a
+    row with its columns; the caller passes the JSON columns (the export embeds raw JSON text). Times
+    stay datetimes (see core.shapes.annotations.raw_time). Big exports render the fields after
+    "predictions" in SQL instead (core.exports.sql_json), in this order."""
+    return {
+        "id": task.id,
+        "annotations": annotations,
+        "drafts": [],
+        "predictions": predictions,
+        "data": data,
+        "meta": meta,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "allow_skip": task.allow_skip,
+        "inner_id": task.inner_id,
+        "total_annotations": task.total_annotations,
+        "cancelled_annotations": task.cancelled_annotations,
+        "total_predictions": task.total_predictions,
+        "comment_count": task.comment_count,
+        "unresolved_comment_count": task.unresolved_comment_count,
+        "last_comment_updated_at": task.last_comment_updated_at,
+        "project": task.project_id,
+        "updated_by": task.updated_by_id,
+        "comment_authors": [],
+    }
 
 
 def import_result_json(result: ImportResult) -> dict:

@@ -2,17 +2,20 @@
 
 The body is Label Studio 1.23.2's ProjectSerializer; the spec's response schemas (LseProject*) also
 require Enterprise keys (workspaces, reviews, members, ...), which get their community values:
-no workspace, no review, no members."""
+no workspace, no review, no members.
+
+Every project shape takes the project, its counters (core.projects.queries.project_counters), its
+creator and whether its config suits bulk annotation
+(core.projects.queries.config_suitable_for_bulk_annotation)."""
 from __future__ import annotations
 
 from typing import Iterable, Mapping
 
 from core import label_config as lc
 from core.projects.models import Project
-from core.projects.queries import COUNTER_FIELDS, config_suitable_for_bulk_annotation
+from core.shapes.users import user_simple
 from core.timeutil import isoformat
 from core.users.models import User
-from rest_compat.shapes.users import user_simple
 
 
 def project_state(counters: Mapping[str, int]) -> str:
@@ -25,7 +28,7 @@ def project_state(counters: Mapping[str, int]) -> str:
     return "CREATED"
 
 
-def project_json(project: Project, counters: Mapping[str, int], created_by: User | None) -> dict:
+def project_json(project: Project, counters: Mapping[str, int], created_by: User | None, bulk_annotatable: bool) -> dict:
     """Label Studio's ProjectSerializer fields, in its order."""
     config = project.label_config
     parsed = lc.parsed_label_config(config)
@@ -74,7 +77,7 @@ def project_json(project: Project, counters: Mapping[str, int], created_by: User
         "finished_task_number": counters.get("finished_task_number", 0),
         "queue_total": counters.get("queue_total", 0),
         "queue_done": counters.get("queue_done", 0),
-        "config_suitable_for_bulk_annotation": config_suitable_for_bulk_annotation(config),
+        "config_suitable_for_bulk_annotation": bulk_annotatable,
         "state": project_state(counters),
     }
 
@@ -101,28 +104,28 @@ def _enterprise_defaults(project: Project, counters: Mapping[str, int]) -> dict:
     }
 
 
-def project_detail(project: Project, counters: Mapping[str, int], created_by: User | None) -> dict:
+def project_detail(project: Project, counters: Mapping[str, int], created_by: User | None, bulk_annotatable: bool) -> dict:
     """GET /api/projects/{id}/ (LseProjectResponse)."""
-    return {**project_json(project, counters, created_by), **_enterprise_defaults(project, counters)}
+    return {**project_json(project, counters, created_by, bulk_annotatable), **_enterprise_defaults(project, counters)}
 
 
-def project_list_item(project: Project, counters: Mapping[str, int], created_by: User | None) -> dict:
+def project_list_item(project: Project, counters: Mapping[str, int], created_by: User | None, bulk_annotatable: bool) -> dict:
     """An item of GET /api/projects/ (AllRolesProjectList: data source credentials are left out)."""
-    body = project_detail(project, counters, created_by)
+    body = project_detail(project, counters, created_by, bulk_annotatable)
     del body["task_data_login"], body["task_data_password"]
     body["blueprints"] = []
     body["description_short"] = _short(project.description)
     return body
 
 
-def project_created(project: Project, counters: Mapping[str, int], created_by: User | None) -> dict:
+def project_created(project: Project, counters: Mapping[str, int], created_by: User | None, bulk_annotatable: bool) -> dict:
     """POST /api/projects/ (LseProjectCreate)."""
-    return project_json(project, counters, created_by)
+    return project_json(project, counters, created_by, bulk_annotatable)
 
 
-def project_updated(project: Project, counters: Mapping[str, int], created_by: User | None) -> dict:
+def project_updated(project: Project, counters: Mapping[str, int], created_by: User | None, bulk_annotatable: bool) -> dict:
     """PATCH /api/projects/{id}/ (LseProjectUpdate: the workspace is an id there; community has none)."""
-    body = project_detail(project, counters, created_by)
+    body = project_detail(project, counters, created_by, bulk_annotatable)
     for key in ("allow_stream", "data_types", "is_dimensions_enabled", "members", "members_count", "queue_left",
                 "ready", "rejected", "review_total_tasks", "reviewed_number", "reviewer_queue_total"):
         del body[key]
@@ -131,8 +134,9 @@ def project_updated(project: Project, counters: Mapping[str, int], created_by: U
 
 
 def project_counts(project_id: int, counters: Mapping[str, int]) -> dict:
-    """An item of GET /api/projects/counts/ (LseProjectCounts)."""
-    body = {"id": project_id, **{name: counters.get(name, 0) for name in COUNTER_FIELDS}}
+    """An item of GET /api/projects/counts/ (LseProjectCounts): the counters computed, in Label
+    Studio's order (as project_counters returns them), then the queue."""
+    body = {"id": project_id, **counters}
     queue_total = counters.get("queue_total", 0)
     body.update(
         queue_total=queue_total,

@@ -1,10 +1,9 @@
-"""Annotation -> Label Studio JSON (AnnotationSerializer of LS 1.23.2)."""
+"""Annotation -> Label Studio JSON: the REST API's AnnotationSerializer and the export's
+(data_export AnnotationSerializer) of LS 1.23.2."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
-
-from sqlalchemy.orm import object_session
+from typing import Any, Callable, Mapping
 
 from core.annotations.models import Annotation
 from core.timeutil import isoformat, utcnow
@@ -47,7 +46,7 @@ def created_ago(created_at: datetime | None, now: datetime | None = None) -> str
     return ", ".join(parts)
 
 
-def created_username(user: Any) -> str:
+def created_username(user: User | None) -> str:
     """'First Last email, id' (LS puts a leading space when the first name is empty)."""
     if user is None:
         return ""
@@ -57,31 +56,25 @@ def created_username(user: Any) -> str:
     return f"{name} {user.email}, {user.id}"
 
 
-def _user(annotation: Annotation, users_by_id: Mapping[int, Any] | None) -> Any:
-    if annotation.completed_by_id is None:
-        return None
-    if users_by_id is not None:
-        return users_by_id.get(annotation.completed_by_id)
-    session = object_session(annotation)
-    return session.get(User, annotation.completed_by_id) if session is not None else None
+def raw_time(value: datetime | None) -> datetime | None:
+    """Times left as datetimes, for the export's encoder (orjson, naive UTC with a Z), which writes
+    them as isoformat would at a fraction of the cost."""
+    return value
 
 
-def annotation_json(annotation: Annotation, users_by_id: Mapping[int, Any] | None = None) -> dict:
-    """Pass `users_by_id` (completed_by_id -> User) when rendering many annotations, so
-    `created_username` costs no query per row (see core.annotations.queries.users_by_id)."""
+def _outcome_fields(annotation: Any, render_time: Callable[[datetime | None], Any]) -> dict:
     return {
-        "id": annotation.id,
-        "state": ANNOTATION_STATE,
-        "result": annotation.result,
-        "created_username": created_username(_user(annotation, users_by_id)),
-        "created_ago": created_ago(annotation.created_at),
-        "completed_by": annotation.completed_by_id,
         "was_cancelled": bool(annotation.was_cancelled),
         "ground_truth": bool(annotation.ground_truth),
-        "created_at": isoformat(annotation.created_at),
-        "updated_at": isoformat(annotation.updated_at),
-        "draft_created_at": isoformat(annotation.draft_created_at),
+        "created_at": render_time(annotation.created_at),
+        "updated_at": render_time(annotation.updated_at),
+        "draft_created_at": render_time(annotation.draft_created_at),
         "lead_time": annotation.lead_time,
+    }
+
+
+def _link_fields(annotation: Any) -> dict:
+    return {
         "import_id": annotation.import_id,
         "last_action": annotation.last_action,
         "bulk_created": annotation.bulk_created,
@@ -91,4 +84,37 @@ def annotation_json(annotation: Annotation, users_by_id: Mapping[int, Any] | Non
         "parent_prediction": annotation.parent_prediction_id,
         "parent_annotation": annotation.parent_annotation_id,
         "last_created_by": annotation.last_created_by_id,
+    }
+
+
+def annotation_json(annotation: Annotation, users_by_id: Mapping[int, User]) -> dict:
+    """AnnotationSerializer (the REST API). `users_by_id` (completed_by_id -> User, e.g. from
+    core.annotations.queries.authors_of) names the author in `created_username`."""
+    return {
+        "id": annotation.id,
+        "state": ANNOTATION_STATE,
+        "result": annotation.result,
+        "created_username": created_username(users_by_id.get(annotation.completed_by_id)),
+        "created_ago": created_ago(annotation.created_at),
+        "completed_by": annotation.completed_by_id,
+        **_outcome_fields(annotation, isoformat),
+        **_link_fields(annotation),
+    }
+
+
+def exported_annotation_json(annotation: Any, *, completed_by: int | dict | None, result: Any) -> dict:
+    """The export's AnnotationSerializer: the model's fields in their order, `completed_by` as an id
+    or an expanded user (core.shapes.users.completed_by_json), no author name or age.
+
+    `annotation` is an Annotation or a row with its columns; the caller passes the result (the export
+    embeds raw JSON text). Times stay datetimes (see raw_time)."""
+    return {
+        "id": annotation.id,
+        "completed_by": completed_by,
+        "result": result,
+        **_outcome_fields(annotation, raw_time),
+        "prediction": {},
+        "result_count": 0,
+        "unique_id": annotation.unique_id,
+        **_link_fields(annotation),
     }

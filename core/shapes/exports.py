@@ -1,10 +1,14 @@
 """Label Studio JSON shapes of export snapshots (data_export ExportSerializer, ConvertedFormatSerializer)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.exports.models import ConvertedFormat
-from core.exports.snapshots import SnapshotView
+from core.shapes.users import user_simple
 from core.timeutil import isoformat
-from rest_compat.shapes.users import user_simple
+
+if TYPE_CHECKING:
+    from core.exports.snapshots import SnapshotView
 
 
 def converted_format_json(converted: ConvertedFormat) -> dict:

@@ -1,10 +1,13 @@
 """Label Studio JSON shapes for organizations, memberships, invites and the session policy."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.organizations.models import Organization
-from core.organizations.queries import MemberDetails
-from core.organizations.service import invite_url
 from core.timeutil import isoformat
+
+if TYPE_CHECKING:
+    from core.organizations.queries import MemberDetails
 
 
 def organization_id(organization: Organization) -> dict:
@@ -42,8 +45,9 @@ def organization_detail(organization: Organization) -> dict:
     }
 
 
-def invite(organization: Organization) -> dict:
-    return {"token": organization.token, "invite_url": invite_url(organization)}
+def invite(organization: Organization, url: str) -> dict:
+    """The invite: the organization's token and the signup link that carries it."""
+    return {"token": organization.token, "invite_url": url}
 
 
 def member(details: MemberDetails) -> dict:
