@@ -54,7 +54,8 @@ def record_event(session: Session, event: Event) -> None:
             "organization_id": event.organization_id,
             "project_id": event.project_id,
             "actor_id": event.actor_id,
-            "object_ids": list(event.object_ids),
+            # Ascending: ids from DELETE ... RETURNING come in no particular order.
+            "object_ids": sorted(event.object_ids),
             "data": event.data,
             "created_at": utcnow(),
         }],

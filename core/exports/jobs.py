@@ -25,6 +25,7 @@ from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.snapshots import CONVERTED_DIR, export_root
 from core.jobs.models import Job
 from core.jobs.registry import EXPORTS_QUEUE, register_job_kind
+from core.jobs.runner import is_transient
 from core.jobs.service import report_progress
 from core.projects.models import Project
 from core.timeutil import utcnow
@@ -100,7 +101,7 @@ def run_export(session_factory: sessionmaker[Session], settings: Settings, job_i
             project_id = project.id
             plan = snapshot_plan(session, project, export)  # a view's filters may no longer compile
     except Exception as error:
-        if not _is_transient(error):
+        if not is_transient(error):
             _mark(session_factory, Export, export_id, FAILED)
         raise
     root = export_root(settings.data_dir) / str(project_id)
@@ -135,17 +136,12 @@ def run_export(session_factory: sessionmaker[Session], settings: Settings, job_i
                 final.unlink(missing_ok=True)
         return {"export_id": export_id, "task_number": task_number}
     except Exception as error:
-        if not _is_transient(error):
+        if not is_transient(error):
             _mark(session_factory, Export, export_id, FAILED)
         raise
     finally:
         Path(temporary).unlink(missing_ok=True)  # gone already when the snapshot was completed
 
-
-def _is_transient(error: Exception) -> bool:
-    from core.jobs.runner import is_transient  # the runner imports the registry, which imports this module
-
-    return is_transient(error)
 
 
 def _mark(session_factory, model, row_id: int, status: str, **values) -> None:
@@ -191,7 +187,7 @@ def run_convert(session_factory: sessionmaker[Session], settings: Settings, job_
             shutil.rmtree(target.parent, ignore_errors=True)
         return {"converted_format_id": converted_id, "file": relative}
     except Exception as error:
-        if not _is_transient(error):
+        if not is_transient(error):
             _mark(session_factory, ConvertedFormat, converted_id, FAILED, traceback=_traceback(error))
         raise
     finally:

@@ -28,6 +28,7 @@ from core.imports.pipeline import ImportPlan
 from core.imports.service import KIND, delete_tasks_of_uploads, import_settings
 from core.jobs.models import Job
 from core.jobs.registry import IMPORTS_QUEUE, register_job_kind
+from core.jobs.runner import describe_error, is_transient
 from core.jobs.service import MAX_ATTEMPTS, report_progress
 from core.projects.models import Project
 from core.tasks.models import ProjectImport, Task
@@ -54,7 +55,6 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
     try:
         _run_import(session_factory, settings, job_id, import_id, project_id, skip, of_import)
     except Exception as error:
-        from core.jobs.runner import describe_error, is_transient  # the runner imports the registry, which imports us
 
         if is_transient(error) and attempt < MAX_ATTEMPTS:
             raise  # retried: the next attempt resumes from progress_done
