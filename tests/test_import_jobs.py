@@ -22,7 +22,7 @@ from core.jobs.runner import SKIPPED, execute_job
 from core.tasks.models import ProjectImport, Task
 from tests.conftest import BACKENDS, _free_port, _truncate_pg
 from tests.openapi_contract import assert_matches_spec
-from tests.test_jobs import RecordingQueue
+from tests.test_jobs import RecordingQueue, wait_for_job
 from tests.test_jobs_redis import namespace, queued_messages, start_worker  # noqa: F401 (fixtures)
 
 CONFIG = '<View><Text name="text" value="$text"/><Choices name="s" toName="text"><Choice value="pos"/></Choices></View>'
@@ -87,6 +87,12 @@ def job_of(session_factory, import_id: int) -> Job:
         return session.get(Job, job_id)
 
 
+def finished_job_of(session_factory, import_id: int) -> Job:
+    """The import's job once the runner has finished it (it does so just after the handler
+    finished the import, so a finished import may still show a running job for a moment)."""
+    return wait_for_job(session_factory, job_of(session_factory, import_id).id)
+
+
 # ---------------------------------------------------------------- embedded worker
 
 
@@ -103,7 +109,7 @@ def test_big_csv_runs_as_a_job_in_batches_with_progress(app, actor):
     with transaction(app.state.session_factory) as session:
         ids = list(session.scalars(select(Task.id).where(Task.project_id == project_id).order_by(Task.id)))
     assert body["task_ids"] == ids
-    job = job_of(app.state.session_factory, import_id)
+    job = finished_job_of(app.state.session_factory, import_id)
     assert (job.kind, job.status, job.progress_done, job.progress_total, job.attempts) == ("import", COMPLETED, 100, 100, 1)
     assert job.project_id == project_id and job.created_by_id == actor.user_id
 
@@ -169,7 +175,8 @@ def test_a_bad_row_anywhere_fails_the_import_before_any_task_is_written(app, act
     body = wait_for_import(actor.client, project_id, import_id)
     assert body["status"] == "failed" and fragment in body["error"] and name.split(".")[0] in body["error"]
     assert body["task_count"] == 0 and task_rows(app.state.session_factory, project_id) == []
-    assert job_of(app.state.session_factory, import_id).status == FAILED
+    # The runner marks the job failed just after the handler marked the import: wait for it.
+    assert finished_job_of(app.state.session_factory, import_id).status == FAILED
 
 
 def test_a_failure_while_writing_removes_the_tasks_already_written(app, actor, monkeypatch):
@@ -300,7 +307,7 @@ class TestOnWorkerProcesses:
         start_worker()  # the heartbeat went stale: re-enqueued, reclaimed, resumed
         body = wait_for_import(actor.client, project_id, import_id, timeout=120)
         assert (body["status"], body["task_count"]) == ("completed", rows), body["error"]
-        done = job_of(app.state.session_factory, import_id)
+        done = finished_job_of(app.state.session_factory, import_id)
         assert (done.status, done.attempts, done.progress_done) == (COMPLETED, 2, rows)
         assert_exact_rows(app.state.session_factory, project_id, rows)
 
