@@ -34,6 +34,19 @@ class Settings:
     # Members act with their role's permissions (Label Studio Enterprise); off, every member has
     # the owner's (Label Studio Community). See core.auth.policy.
     enforce_roles: bool = False
+    # Webhook delivery (core.webhooks.delivery): per-request timeout, attempts before a delivery
+    # is dead-lettered, first retry delay (doubling per attempt, capped), and consecutive failed
+    # attempts after which the webhook is disabled.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_retry_base_seconds: float = 2.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_disable_after_failures: int = 50
+    # How long an ML backend's /health answer is trusted before it is asked again.
+    ml_health_cache_seconds: float = 30.0
+    # This server's public base URL, told to ML backends at /setup (Label Studio's HOSTNAME) so
+    # they can fetch task data with the access token they are given.
+    hostname: str = "http://localhost:8080"
     version: str = "1.23.2"
 
     def with_(self, **changes) -> "Settings":
@@ -71,4 +84,11 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
         import_batch_size=int(os.environ.get("LABELGRAPH_IMPORT_BATCH_SIZE", 5000)),
         dm_action_job_threshold=int(os.environ.get("LABELGRAPH_DM_ACTION_JOB_THRESHOLD", 5000)),
         enforce_roles=os.environ.get("LABELGRAPH_ENFORCE_ROLES", "").lower() in ("1", "true", "yes", "on"),
+        webhook_timeout_seconds=float(os.environ.get("LABELGRAPH_WEBHOOK_TIMEOUT", 10.0)),
+        webhook_max_attempts=int(os.environ.get("LABELGRAPH_WEBHOOK_MAX_ATTEMPTS", 8)),
+        webhook_retry_base_seconds=float(os.environ.get("LABELGRAPH_WEBHOOK_RETRY_BASE", 2.0)),
+        webhook_retry_max_seconds=float(os.environ.get("LABELGRAPH_WEBHOOK_RETRY_MAX", 3600.0)),
+        webhook_disable_after_failures=int(os.environ.get("LABELGRAPH_WEBHOOK_DISABLE_AFTER", 50)),
+        ml_health_cache_seconds=float(os.environ.get("LABELGRAPH_ML_HEALTH_CACHE", 30.0)),
+        hostname=os.environ.get("LABELGRAPH_HOSTNAME", "http://localhost:8080"),
     )

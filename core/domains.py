@@ -10,6 +10,8 @@ from core.data_manager import jobs as data_manager_jobs
 from core.exports import jobs as export_jobs
 from core.imports import jobs as import_jobs
 from core.jobs import recount_project
+from core.ml import jobs as ml_jobs
+from core.webhooks import subscriber as webhook_subscriber
 
 
 def register_domains() -> None:
@@ -18,3 +20,6 @@ def register_domains() -> None:
     import_jobs.register_jobs()
     export_jobs.register_jobs()
     data_manager_jobs.register_jobs()
+    ml_jobs.register_jobs()
+    ml_jobs.register_subscribers()
+    webhook_subscriber.register_subscribers()

@@ -16,10 +16,16 @@ from graphql_api.exports.loaders import (
     ExportSnapshotsByProjectIdLoader,
 )
 from graphql_api.jobs.loaders import JobByIdLoader
+from graphql_api.ml.loaders import MLBackendByIdLoader
 from graphql_api.predictions.loaders import PredictionByIdLoader, PredictionsByTaskIdLoader
 from graphql_api.projects.loaders import ProjectByIdLoader, ProjectCountersByIdLoader
 from graphql_api.tasks.loaders import TaskByIdLoader, TaskCountByProjectIdLoader, TasksByProjectIdLoader
 from graphql_api.users.loaders import OrganizationByIdLoader, UserByIdLoader
+from graphql_api.webhooks.loaders import (
+    WebhookByIdLoader,
+    WebhookDeliveriesByWebhookIdLoader,
+    WebhookDeliveryCountByWebhookIdLoader,
+)
 
 if TYPE_CHECKING:
     from graphql_api.context import GraphQLContext
@@ -45,6 +51,10 @@ class Loaders:
         self.export_snapshots_by_project_id = ExportSnapshotsByProjectIdLoader(context)
         self.export_snapshot_count_by_project_id = ExportSnapshotCountByProjectIdLoader(context)
         self.converted_formats_by_export_id = ConvertedFormatsByExportIdLoader(context)
+        self.webhook_by_id = WebhookByIdLoader(context)
+        self.ml_backend_by_id = MLBackendByIdLoader(context)
+        self.webhook_deliveries_by_webhook_id = WebhookDeliveriesByWebhookIdLoader(context)
+        self.webhook_delivery_count_by_webhook_id = WebhookDeliveryCountByWebhookIdLoader(context)
 
     @property
     def by_type_name(self) -> dict[str, DataLoader]:
@@ -59,4 +69,6 @@ class Loaders:
             "Job": self.job_by_id,
             "View": self.view_by_id,
             "ExportSnapshot": self.export_snapshot_by_id,
+            "Webhook": self.webhook_by_id,
+            "MLBackend": self.ml_backend_by_id,
         }

@@ -12,6 +12,8 @@ from graphql_api.data_manager.queries import DataManagerQueries
 from graphql_api.exports.mutations import ExportMutations
 from graphql_api.imports.mutations import ImportMutations
 from graphql_api.jobs.queries import JobQueries, JobSubscriptions
+from graphql_api.ml.mutations import MLMutations
+from graphql_api.ml.queries import MLQueries
 from graphql_api.errors import is_unexpected
 from graphql_api.node import NodeQueries
 from graphql_api.predictions.mutations import PredictionMutations
@@ -20,15 +22,19 @@ from graphql_api.projects.queries import ProjectQueries
 from graphql_api.tasks.mutations import TaskMutations
 from graphql_api.tasks.queries import TaskQueries
 from graphql_api.users.queries import UserQueries
+from graphql_api.webhooks.mutations import WebhookMutations
+from graphql_api.webhooks.queries import WebhookQueries
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (UserQueries, NodeQueries, ProjectQueries, TaskQueries, DataManagerQueries, JobQueries))
+Query = merge_types("Query", (UserQueries, NodeQueries, ProjectQueries, TaskQueries, DataManagerQueries, JobQueries, WebhookQueries,
+                                 MLQueries))
 Mutation = merge_types(
     "Mutation",
-    (ProjectMutations, TaskMutations, AnnotationMutations, PredictionMutations, DataManagerMutations, ImportMutations, ExportMutations),
+    (ProjectMutations, TaskMutations, AnnotationMutations, PredictionMutations, DataManagerMutations, ImportMutations, ExportMutations,
+     WebhookMutations, MLMutations),
 )
 
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dramatiq.worker
 import psycopg
 import pytest
 from sqlalchemy import event
@@ -152,13 +153,22 @@ def stranger(make_actor) -> Actor:
     return make_actor("stranger@example.org")
 
 
+def _background_thread() -> bool:
+    """Job workers and the sweeper (outbox dispatch, webhook deliveries) run beside requests; their
+    statements are not the request's."""
+    thread = threading.current_thread()
+    return isinstance(thread, dramatiq.worker._WorkerThread) or thread.name.startswith("labelgraph-")
+
+
 @contextmanager
 def count_statements(engine):
-    """Counts SQL statements executed on `engine` inside the block: `with count_statements(e) as n: ...; n()`."""
+    """Counts SQL statements a request executes on `engine` inside the block (not those of background
+    workers): `with count_statements(e) as n: ...; n()`."""
     executed: list[str] = []
 
     def listener(conn, cursor, statement, parameters, context, executemany):
-        executed.append(statement)
+        if not _background_thread():
+            executed.append(statement)
 
     event.listen(engine, "before_cursor_execute", listener)
     try:

@@ -64,7 +64,7 @@ def test_worker_queues_option():
     def queues(*argv: str) -> tuple[str, ...]:
         return build_parser().parse_args(["worker", *argv]).queues
 
-    assert queues() == ("default", "imports", "exports")
+    assert queues() == ("default", "imports", "exports", "webhooks", "ml")
     assert queues("--queues", "default") == ("default",)
     assert queues("--queues", "exports, imports,exports") == ("imports", "exports")
     for bad in ("jobs", "default,jobs", ","):

@@ -12,7 +12,8 @@ from core.domains import register_domains
 from core.exports import jobs as export_jobs
 from core.imports import jobs as import_jobs
 from core.jobs import recount_project, registry
-from core.jobs.registry import DEFAULT_QUEUE, EXPORTS_QUEUE, IMPORTS_QUEUE, handler_for, queue_for, register_job_kind
+from core.jobs.registry import DEFAULT_QUEUE, EXPORTS_QUEUE, IMPORTS_QUEUE, ML_QUEUE, handler_for, queue_for, register_job_kind
+from core.ml import jobs as ml_jobs
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ def test_every_domain_kind_runs_on_its_queue(empty_registry):
         import_jobs.KIND: (import_jobs.run, IMPORTS_QUEUE),
         export_jobs.EXPORT_KIND: (export_jobs.run_export, EXPORTS_QUEUE),
         export_jobs.CONVERT_KIND: (export_jobs.run_convert, EXPORTS_QUEUE),
+        ml_jobs.TRAIN_KIND: (ml_jobs.run_training, ML_QUEUE),
+        ml_jobs.PREDICT_KIND: (ml_jobs.run_prediction, ML_QUEUE),
     }
     assert {kind: (handler_for(kind), queue_for(kind)) for kind in registry.JOB_HANDLERS} == expected
 

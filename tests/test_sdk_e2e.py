@@ -28,6 +28,8 @@ import pytest
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
+from tests.webhook_receiver import receiver
+
 EXTERNAL_URL = os.environ.get("LABELGRAPH_SDK_E2E_URL")
 EXTERNAL_TOKEN = os.environ.get("LABELGRAPH_SDK_E2E_TOKEN")
 
@@ -564,3 +566,42 @@ def test_export_snapshot_create_poll_download(target):
     with pytest.raises(ApiError) as err:
         ls.projects.exports.get(project.id, snapshot.id)
     assert err.value.status_code == 404
+
+
+@pytest.fixture
+def settings(settings):
+    """The webhook receiver listens on loopback, which the outgoing-URL policy refuses by default."""
+    return settings.with_(allowed_url_hosts=("127.0.0.1",))
+
+
+def test_webhooks_receive_what_the_sdk_writes(target):
+    ls = target.client()
+    project = create_project(target, ls, title="SDK webhooks")
+    import_and_wait(ls, project.id, [{"text": "hooked"}])
+    task = all_tasks(ls, project.id)[0]
+    with receiver() as received:
+        hook = ls.webhooks.create(url=received.url, project=project.id, send_payload=True, send_for_all_actions=True,
+                                  headers={"Authorization": "Bearer receiver-secret"})
+        assert hook.project == project.id and hook.is_active and hook.url == received.url
+        assert [w.id for w in ls.webhooks.list(project=str(project.id))] == [hook.id]
+        assert ls.webhooks.info().annotation_created.name == "Annotation created"
+
+        annotation = ls.annotations.create(id=task.id, result=choice("Positive"))
+        created = received.wait_for(1, action="ANNOTATION_CREATED")[0]
+        assert created.headers["authorization"] == "Bearer receiver-secret"
+        assert created.json["annotation"]["id"] == annotation.id
+        assert created.json["task"]["id"] == task.id
+        assert created.json["project"]["id"] == project.id
+
+        # Only updates from now on: a new annotation is not sent, its update is.
+        ls.webhooks.update(id=hook.id, send_for_all_actions=False, actions=["ANNOTATION_UPDATED"])
+        second = ls.annotations.create(id=task.id, result=choice("Negative"))
+        ls.annotations.update(id=second.id, result=choice("Neutral"))
+        updated = received.wait_for(1, action="ANNOTATION_UPDATED")[0]
+        assert updated.json["annotation"]["id"] == second.id
+        assert received.actions().count("ANNOTATION_CREATED") == 1
+
+        ls.webhooks.delete(id=hook.id)
+        with pytest.raises(ApiError) as missing:
+            ls.webhooks.get(id=hook.id)
+        assert missing.value.status_code == 404

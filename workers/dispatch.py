@@ -39,10 +39,16 @@ class OutboxNotifier:
 
     DELAY_SECONDS = 0.05
 
-    def __init__(self, actor: dramatiq.Actor, *, before_send: Callable[[], None] | None = None):
+    def __init__(self, actor: dramatiq.Actor, *, dispatch_here: Callable[[], None] | None = None):
+        """`dispatch_here`: dispatch on the notifier's own thread instead of sending `actor` a
+        message (the embedded server: dispatching is a few statements, not worth starting the
+        worker thread for; deliveries that follow start it)."""
         self._actor = actor
-        self._before_send = before_send
+        self._dispatch_here = dispatch_here
         self._lock = threading.Lock()
+        # One dispatch at a time in this process: one that finds events claimed by another gives
+        # up, so it must not run beside one that may already have finished its last batch.
+        self._dispatching = threading.Lock()
         self._armed = False
 
     def notify(self) -> None:
@@ -53,6 +59,7 @@ class OutboxNotifier:
                 return
             self._armed = True
         timer = threading.Timer(self.DELAY_SECONDS, self.send)
+        timer.name = "labelgraph-outbox-dispatch"
         timer.daemon = True
         timer.start()
 
@@ -61,8 +68,28 @@ class OutboxNotifier:
         with self._lock:
             self._armed = False
         try:
+            if self._dispatch_here is not None:
+                with self._dispatching:
+                    self._dispatch_here()
+            else:
+                self._actor.send()
+        except Exception:
+            log.warning("Outbox dispatch failed or could not be requested; the next commit or sweep retries", exc_info=True)
+
+
+class WebhookWaker:
+    """Asks a worker to deliver a webhook's pending deliveries (installed on the session factory as
+    core.webhooks.delivery.WEBHOOK_WAKER, called after the commit that queued them)."""
+
+    def __init__(self, actor: dramatiq.Actor, *, before_send: Callable[[], None] | None = None):
+        self._actor = actor
+        self._before_send = before_send
+
+    def wake(self, webhook_id: int) -> None:
+        """Never raises: the sweeper wakes webhooks whose due deliveries this misses."""
+        try:
             if self._before_send is not None:
                 self._before_send()
-            self._actor.send()
+            self._actor.send(webhook_id)
         except Exception:
-            log.warning("Could not ask for an outbox dispatch; the sweeper will", exc_info=True)
+            log.warning("Could not wake the deliverer of webhook %s; the sweeper will", webhook_id, exc_info=True)

@@ -3,6 +3,7 @@ adapter, the outbox notifier and its dispatch_events actor, and (when this proce
 Dramatiq worker plus the sweeper of stale jobs and undelivered events."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -15,13 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.config import Settings
 from core.db.unit_of_work import transaction
 from core.events import OUTBOX_NOTIFIER
-from core.events.outbox import has_subscribers, pending_events_exist, prune_events
+from core.events.outbox import dispatch_pending, has_subscribers, pending_events_exist, prune_events
 from core.jobs.registry import QUEUES
-from core.jobs.service import HEARTBEAT_TIMEOUT, requeue_stale_jobs, unfinished_jobs_exist
+from core.jobs.service import HEARTBEAT_TIMEOUT, JOB_QUEUE, requeue_stale_jobs, unfinished_jobs_exist
+from core.webhooks.delivery import WEBHOOK_WAKER, prune_deliveries, webhooks_with_due_deliveries
 from workers.actors.jobs import TIME_LIMIT, declare_job_actors
 from workers.broker import create_broker
 from workers.actors.events import declare_event_actor
-from workers.dispatch import DramatiqJobQueue, OutboxNotifier
+from workers.actors.webhooks import declare_webhook_actor
+from workers.dispatch import DramatiqJobQueue, OutboxNotifier, WebhookWaker
 
 log = logging.getLogger("labelgraph.workers")
 
@@ -61,13 +64,22 @@ class JobSystem:
         # one never pays for it.
         self.queue = DramatiqJobQueue(self.actors, before_send=None if self.uses_redis else self.start_worker)
         # Every commit that records an event (here or in a job handler) wakes the outbox dispatcher.
-        self.events = OutboxNotifier(declare_event_actor(self.broker, session_factory),
+        self.events = OutboxNotifier(
+            declare_event_actor(self.broker, session_factory),
+            dispatch_here=None if self.uses_redis else functools.partial(dispatch_pending, session_factory),
+        )
+        # Commits that queue webhook deliveries wake the deliverer of each webhook concerned.
+        self.webhooks = WebhookWaker(declare_webhook_actor(self.broker, session_factory, settings),
                                      before_send=None if self.uses_redis else self.start_worker)
-        session_factory.configure(info={OUTBOX_NOTIFIER: self.events.notify})
+        session_factory.configure(info={OUTBOX_NOTIFIER: self.events.notify, WEBHOOK_WAKER: self.webhooks.wake,
+                                        JOB_QUEUE: self.queue})
         self._lock = threading.Lock()
         self._worker: dramatiq.Worker | None = None
         self._sweeper: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Set by stop(): a late after-commit notification (a debounce timer, a webhook wake-up)
+        # must not start the worker of a system that was shut down.
+        self._stopped = False
 
     @property
     def uses_redis(self) -> bool:
@@ -77,6 +89,8 @@ class JobSystem:
         """Consume jobs in this process (idempotent); with `sweep`, also re-enqueue stale jobs
         every `sweep_interval`."""
         with self._lock:
+            if self._stopped:
+                return
             if self._worker is None:
                 # A short poll timeout keeps the embedded worker quick to stop.
                 worker = dramatiq.Worker(self.broker, queues=set(self.options.queues), worker_threads=self.options.threads,
@@ -90,7 +104,7 @@ class JobSystem:
 
     def start_sweeper(self) -> None:
         with self._lock:
-            if self._sweeper is None:
+            if self._sweeper is None and not self._stopped:
                 self._stopping.clear()
                 self._sweeper = threading.Thread(target=self._sweep_periodically, name="labelgraph-job-sweeper", daemon=True)
                 self._sweeper.start()
@@ -100,6 +114,7 @@ class JobSystem:
         database hiccup cannot stop the caller. Returns how many jobs were re-enqueued."""
         try:
             self._sweep_outbox()
+            self._sweep_webhooks()
             return requeue_stale_jobs(
                 self.session_factory,
                 self.queue,
@@ -118,6 +133,15 @@ class JobSystem:
                 self.events.send()
         prune_events(self.session_factory)
 
+    def _sweep_webhooks(self) -> None:
+        """Wake webhooks whose due deliveries lost their wake-up (a worker killed, the broker
+        down), and prune the delivery log."""
+        with transaction(self.session_factory) as session:
+            due = webhooks_with_due_deliveries(session)
+        for webhook_id in due:
+            self.webhooks.wake(webhook_id)
+        prune_deliveries(self.session_factory)
+
     def on_server_start(self) -> None:
         """Start-up of `labelgraph serve`: jobs left queued/running by a crash are sent again."""
         if self.uses_redis:
@@ -126,6 +150,7 @@ class JobSystem:
         # The stub broker's messages died with the previous process: every queued job is an orphan.
         try:
             self._sweep_outbox()
+            self._sweep_webhooks()
             with transaction(self.session_factory) as session:
                 pending = unfinished_jobs_exist(session)
         except SQLAlchemyError:
@@ -141,6 +166,7 @@ class JobSystem:
 
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
             self._stopping.set()
             if self._sweeper is not None:
                 self._sweeper.join()

@@ -67,17 +67,23 @@ ACTIONS_PERFORM = _permission("actions.perform", "Run Data Manager actions", wri
 EXPORTS_VIEW = _permission("exports.view", "Export project data and download exports", writes=False)
 EXPORTS_CREATE = _permission("exports.create", "Create, convert and delete export snapshots", writes=True)
 JOBS_VIEW = _permission("jobs.view", "See long jobs of the organization", writes=False)
+WEBHOOKS_VIEW = _permission("webhooks.view", "See webhooks and their delivery logs", writes=False)
+WEBHOOKS_CHANGE = _permission("webhooks.change", "Create, change and delete webhooks", writes=True)
+MODELS_VIEW = _permission("models.view", "See ML backends and their model versions", writes=False)
+MODELS_CHANGE = _permission("models.change", "Connect, change, delete and train ML backends", writes=True)
+MODELS_PREDICT = _permission("models.predict", "Ask ML backends for predictions (interactive or of tasks)", writes=True)
 
 OWNER, ADMINISTRATOR, MANAGER, REVIEWER, ANNOTATOR, DEACTIVATED, NOT_ACTIVATED = "OW", "AD", "MA", "RE", "AN", "DI", "NO"
 
 _ANNOTATOR = frozenset({
     ACCOUNT_VIEW, ACCOUNT_CHANGE, ORGANIZATIONS_VIEW, PROJECTS_VIEW, TASKS_VIEW, ANNOTATIONS_CREATE, ANNOTATIONS_VIEW,
-    ANNOTATIONS_CHANGE, PREDICTIONS_VIEW, VIEWS_VIEW, JOBS_VIEW,
+    ANNOTATIONS_CHANGE, PREDICTIONS_VIEW, VIEWS_VIEW, JOBS_VIEW, MODELS_PREDICT,
 })
 _REVIEWER = _ANNOTATOR | {TASKS_CHANGE, VIEWS_CHANGE}
 _MANAGER = _REVIEWER | {
     PROJECTS_CREATE, PROJECTS_CHANGE, PROJECTS_DELETE, TASKS_CREATE, TASKS_DELETE, ANNOTATIONS_DELETE, PREDICTIONS_CHANGE,
-    ACTIONS_PERFORM, EXPORTS_VIEW, EXPORTS_CREATE, ORGANIZATIONS_INVITE,
+    ACTIONS_PERFORM, EXPORTS_VIEW, EXPORTS_CREATE, ORGANIZATIONS_INVITE, WEBHOOKS_VIEW, WEBHOOKS_CHANGE, MODELS_VIEW,
+    MODELS_CHANGE,
 }
 _ADMINISTRATOR = _MANAGER | {ORGANIZATIONS_CHANGE, USERS_CREATE, USERS_CHANGE}
 

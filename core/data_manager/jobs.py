@@ -58,7 +58,7 @@ def run(session_factory: sessionmaker[Session], settings: Settings, job_id: int)
     while done < len(task_ids):
         batch = task_ids[done:done + batch_size]
         with transaction(session_factory) as session:
-            action_run = ActionRun(session, session.get_one(Project, project_id), user_id, params)
+            action_run = ActionRun(session, session.get_one(Project, project_id), user_id, params, settings)
             counts += action.work(action_run, batch)
             done += len(batch)
             session.execute(

@@ -12,3 +12,5 @@ from core.predictions.models import Prediction  # noqa: F401
 from core.projects.models import Project  # noqa: F401
 from core.tasks.models import ProjectImport, Task, TaskEvent  # noqa: F401
 from core.users.models import User  # noqa: F401
+from core.ml.models import MLBackend  # noqa: F401
+from core.webhooks.models import Webhook, WebhookDelivery, WebhookMessage  # noqa: F401

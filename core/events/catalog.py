@@ -68,5 +68,12 @@ TOKEN_CREATED = _kind("TOKEN_CREATED", "Token created", "A personal access token
 TOKEN_REVOKED = _kind("TOKEN_REVOKED", "Token revoked", "A personal access token is blacklisted")
 LEGACY_TOKEN_RESET = _kind("LEGACY_TOKEN_RESET", "Legacy token reset", "A user's legacy API token is renewed")
 ANNOTATIONS_UPDATED = _kind("ANNOTATIONS_UPDATED", "Annotations updated", "Annotations are changed in bulk by a Data Manager action")
+WEBHOOKS_CREATED = _kind("WEBHOOKS_CREATED", "Webhook created", "A webhook is created")
+WEBHOOKS_UPDATED = _kind("WEBHOOKS_UPDATED", "Webhook updated", "A webhook is changed, or disabled after failing deliveries")
+WEBHOOKS_DELETED = _kind("WEBHOOKS_DELETED", "Webhook deleted", "A webhook is deleted")
+ML_BACKEND_CREATED = _kind("ML_BACKEND_CREATED", "ML backend created", "An ML backend is connected to a project")
+ML_BACKEND_UPDATED = _kind("ML_BACKEND_UPDATED", "ML backend updated", "An ML backend's settings, state or model version change")
+ML_BACKEND_DELETED = _kind("ML_BACKEND_DELETED", "ML backend deleted", "An ML backend is removed")
+ML_TRAINING_REQUESTED = _kind("ML_TRAINING_REQUESTED", "Training requested", "A training signal is sent to an ML backend")
 
 WEBHOOK_ACTIONS = [kind for kind in KINDS.values() if kind.webhook]

@@ -18,7 +18,12 @@ DEFAULT_QUEUE = "default"
 # Long work: minutes to hours. Separate queues let `labelgraph worker --queues` give each its workers.
 IMPORTS_QUEUE = "imports"
 EXPORTS_QUEUE = "exports"
-QUEUES = (DEFAULT_QUEUE, IMPORTS_QUEUE, EXPORTS_QUEUE)
+# Webhook deliveries: many short HTTP calls whose receivers may be slow; kept apart so a slow
+# receiver never holds up Data Manager actions.
+WEBHOOKS_QUEUE = "webhooks"
+# ML backend prediction runs and training signals: HTTP calls to model servers, often slow.
+ML_QUEUE = "ml"
+QUEUES = (DEFAULT_QUEUE, IMPORTS_QUEUE, EXPORTS_QUEUE, WEBHOOKS_QUEUE, ML_QUEUE)
 
 JOB_HANDLERS: dict[str, JobHandler] = {}
 JOB_QUEUES: dict[str, str] = {}

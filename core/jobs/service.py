@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.auth import policy
 from core.auth.policy import use_case
 from core.context import Context
-from core.db.unit_of_work import transaction
+from core.db.unit_of_work import after_commit, transaction
 from core.errors import NotFound
 from core.jobs.models import COMPLETED, FAILED, QUEUED, RUNNING, UNFINISHED, Job
 from core.jobs.ports import JobQueue
@@ -60,6 +60,28 @@ def start_job(ctx: Context, kind: str, payload: dict[str, Any], project_id: int 
     ctx.session.flush()
     job_id = job.id
     ctx.after_commit(lambda: queue.enqueue(kind, job_id))
+    return job
+
+
+# Session.info key of the job queue, installed on the session factory by the composition root
+# (as the outbox notifier is), for code without a request context that starts jobs: outbox
+# subscribers, e.g. the ML training signal after every N-th annotation.
+JOB_QUEUE = "labelgraph.job_queue"
+
+
+def start_job_in_session(session: Session, kind: str, payload: dict[str, Any], *, organization_id: int,
+                         project_id: int | None = None, created_by_id: int | None = None) -> Job:
+    """start_job without a caller: the row is written in `session`'s transaction and enqueued
+    after its commit through session.info[JOB_QUEUE] (when there is none, the sweeper sends it)."""
+    now = utcnow()
+    job = Job(kind=kind, organization_id=organization_id, project_id=project_id, created_by_id=created_by_id,
+              status=QUEUED, payload=payload, created_at=now, updated_at=now)
+    session.add(job)
+    session.flush()
+    queue: JobQueue | None = session.info.get(JOB_QUEUE)
+    if queue is not None:
+        job_id = job.id
+        after_commit(session, lambda: queue.enqueue(kind, job_id))
     return job
 
 

@@ -131,7 +131,8 @@ def list_tasks(
 
 @use_case(policy.TASKS_VIEW)
 def get_task_with_relations(ctx: Context, task_id: int) -> tuple[Task, Project, TaskRelations]:
-    """A task of the caller's organization with its project, annotations, predictions and authors."""
+    """A task of the caller's organization with its project, annotations, predictions and authors
+    (GET /api/tasks/{id}/: a task without predictions gets the ML backend's first)."""
     if not is_valid_id(task_id):
         raise NotFound()
     row = ctx.session.execute(
@@ -140,4 +141,12 @@ def get_task_with_relations(ctx: Context, task_id: int) -> tuple[Task, Project, 
     if row is None:
         raise NotFound()
     task, project = row
-    return task, project, load_task_relations(ctx, [task])
+    relations = load_task_relations(ctx, [task])
+    if not relations.predictions.get(task.id):
+        # Label Studio's TaskAPI.get asks the project's ML backend for a task without predictions.
+        # Imported here: core.ml builds on tasks.
+        from core.ml.service import retrieve_missing_prediction
+
+        if retrieve_missing_prediction(ctx, task, project):
+            relations = load_task_relations(ctx, [task])
+    return task, project, relations

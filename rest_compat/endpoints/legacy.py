@@ -10,8 +10,8 @@ project id stands in for it). The server keeps no session, so a switch is not re
 
 Routes that 1.x already serves keep their 1.x behaviour (GET /api/tasks, GET/PATCH/DELETE
 /api/tasks/<id>/); only the methods 1.x lacks are added there. /api/health and /version live in
-system.py. ML backends (/api/models*) and storages (/api/project/storage-settings) are not served:
-those domains are not built.
+system.py. ML backends (/api/models*) are served over core.ml (shapes in core.ml.legacy); storages
+(/api/project/storage-settings) are not served: that domain is not built.
 
 Status codes follow 0.8: 201 for a created project, a saved config (empty body), an import, a
 project PATCH and a completion create or update; 204 for validate-config and deletes. A config
@@ -31,7 +31,9 @@ from core.exports import stream_export
 from core.imports.service import ImportStarted
 from core.legacy import service
 from core.legacy.sample_task import sample_task_data
+from core.ml import legacy as ml_legacy
 from core.projects.queries import COUNTER_FIELDS, project_counters
+from core.shapes.ml import ml_backend_json
 from core.shapes.legacy import completion_json, import_result_json, project_json, sample_tasks_file, task_json
 from core.tasks.queries import load_task_relations
 from core.timeutil import utcnow
@@ -269,7 +271,34 @@ def import_example_file(req: ApiRequest):
     return Response(content, media_type=content_type, headers=headers)
 
 
+# --- machine learning models -------------------------------------------------------------
+
+
+def list_models(req: ApiRequest):
+    """The current project's ML backends; `name` is 0.8's name for a backend (its title)."""
+    return {"models": [{"name": b.title, **ml_backend_json(b)} for b in ml_legacy.legacy_models(req.ctx, _project_id(req))]}
+
+
+def delete_model(req: ApiRequest):
+    """Remove the ML backend named by `name` in the JSON body."""
+    ml_legacy.legacy_delete_model(req.ctx, _project_id(req), _body(req, default={}))
+
+
+def train_models(req: ApiRequest):
+    """Send a training signal to every ML backend of the current project (as jobs)."""
+    return {"jobs": ml_legacy.legacy_train(req.ctx, _project_id(req))}
+
+
+def model_predictions(req: ApiRequest):
+    """Predictions by mode: data (for the body's task data), specific_tasks (task_ids), all_tasks (a job)."""
+    body = _body(req, default={}) if req.request.method == "POST" else {}
+    return ml_legacy.legacy_predictions(req.ctx, _project_id(req), req.query.get("mode"), body, req.query.get("task_ids"))
+
+
 routes = [
+    *api_route("/api/models", {"GET": api(list_models), "DELETE": api(delete_model)}),
+    *api_route("/api/models/train", {"POST": api(train_models)}),
+    *api_route("/api/models/predictions", {"GET": api(model_predictions), "POST": api(model_predictions)}),
     *api_route(
         "/api/project",
         {"GET": api(get_project), "POST": api(create_project, status=201), "PATCH": api(update_project, status=201)},

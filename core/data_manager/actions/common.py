@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
+from core.config import Settings
 from core.events import Event, record_event
 from core.projects.models import Project
 from core.tasks.models import Task
@@ -24,6 +25,8 @@ class ActionRun:
     project: Project
     user_id: int
     params: dict[str, Any]
+    # For actions that call out (retrieve_tasks_predictions asks ML backends, under the URL policy).
+    settings: Settings | None = None
 
 
 def _chunks(ids: list[int]):

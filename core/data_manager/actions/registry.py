@@ -59,6 +59,7 @@ from core.events.catalog import (
     ANNOTATIONS_CREATED,
     ANNOTATIONS_DELETED,
     ANNOTATIONS_UPDATED,
+    PREDICTIONS_CREATED,
     PREDICTIONS_DELETED,
     TASKS_DELETED,
     TASKS_UPDATED,
@@ -208,7 +209,7 @@ ACTIONS: dict[str, Action] = {
             title="Retrieve Predictions",
             order=90,
             permission="predictions.any",
-            requires=(policy.PREDICTIONS_CHANGE,),
+            requires=(policy.PREDICTIONS_CHANGE, policy.MODELS_PREDICT),
             dialog={
                 "title": "Retrieve Predictions",
                 "text": "Send the selected tasks to all ML backends connected to the project."
@@ -384,7 +385,7 @@ def _selection_params(ctx: Context, project: Project, body: dict, view_id: Any) 
 
 @use_case(policy.ACTIONS_PERFORM, emits=(
     ACTION_PERFORMED, TASKS_DELETED, TASKS_UPDATED, ANNOTATIONS_CREATED, ANNOTATIONS_UPDATED, ANNOTATIONS_DELETED,
-    PREDICTIONS_DELETED, VIEWS_DELETED,
+    PREDICTIONS_CREATED, PREDICTIONS_DELETED, VIEWS_DELETED,
 ))
 def perform_action(ctx: Context, action_id: str | None, project_id: Any, body: Any, view_id: Any = None) -> ActionOutcome:
     """POST /api/dm/actions/?id=&project=[&view=]. Everything is validated before the first
@@ -421,7 +422,7 @@ def perform_action(ctx: Context, action_id: str | None, project_id: Any, body: A
         # The job records the events of what it changes, batch by batch.
         record(ctx, ACTION_PERFORMED, project_id=project.id, data={"action": action.id, "job": job.id})
         return ActionOutcome(queued_response(action, job.id), job_id=job.id)
-    run = ActionRun(ctx.session, project, user.id, params)
+    run = ActionRun(ctx.session, project, user.id, params, ctx.settings)
     response = action.respond(run, action.work(run, ids))
     # The objects changed are in the action's own events, recorded by its work.
     record(ctx, ACTION_PERFORMED, project_id=project.id, data={"action": action.id})
