@@ -286,6 +286,19 @@ def machine_info() -> dict:
     }
 
 
+def add_server_arguments(ap: argparse.ArgumentParser) -> None:
+    """How the servers are started and reached: shared with bench/webhooks_bench.py."""
+    ap.add_argument("--port", type=int, default=None, help="Labelgraph port (default: a free one)")
+    ap.add_argument("--ls-port", type=int, default=None, help="Label Studio port (default: a free one)")
+    ap.add_argument("--username", default="bench@example.com")
+    ap.add_argument("--password", default="bench-password-123")
+    ap.add_argument("--token", default="benchtoken0123456789", help="legacy API token given to both servers")
+    ap.add_argument("--workdir", type=Path, default=None, help="where data dirs and server logs go (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (data + logs) afterwards")
+    ap.add_argument("--ready-timeout", type=float, default=60, help="seconds to wait for Labelgraph to start")
+    ap.add_argument("--ls-ready-timeout", type=float, default=600, help="seconds to wait for Label Studio (first start migrates)")
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", type=int, default=10000, help="tasks imported by the workload (default 10000)")
@@ -305,15 +318,7 @@ def parse_args(argv=None):
     ap.add_argument("--ls-result", type=Path, default=None,
                     help="reuse a saved Label Studio result instead of running it (e.g. bench/results/label-studio-1.23.2-20000.json)")
     ap.add_argument("--no-labelgraph", action="store_true", help="skip Labelgraph (e.g. to record a Label Studio baseline)")
-    ap.add_argument("--port", type=int, default=None, help="Labelgraph port (default: a free one)")
-    ap.add_argument("--ls-port", type=int, default=None, help="Label Studio port (default: a free one)")
-    ap.add_argument("--username", default="bench@example.com")
-    ap.add_argument("--password", default="bench-password-123")
-    ap.add_argument("--token", default="benchtoken0123456789", help="legacy API token given to both servers")
-    ap.add_argument("--workdir", type=Path, default=None, help="where data dirs and server logs go (default: a temp dir)")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (data + logs) afterwards")
-    ap.add_argument("--ready-timeout", type=float, default=60, help="seconds to wait for Labelgraph to start")
-    ap.add_argument("--ls-ready-timeout", type=float, default=600, help="seconds to wait for Label Studio (first start migrates)")
+    add_server_arguments(ap)
     ap.add_argument("--workload-timeout", type=float, default=7200, help="seconds the workload may take per server")
     ap.add_argument("--out", type=Path, default=None, help="result JSON file (default bench/results/run-<UTC time>.json)")
     args = ap.parse_args(argv)

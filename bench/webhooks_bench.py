@@ -45,7 +45,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402  (the shared server helpers of the side-by-side benchmark)
-    DEFAULT_LABELGRAPH, RESULTS_DIR, Server, fmt, git_revision, load_saved, log, machine_info, port_in_use,
+    DEFAULT_LABELGRAPH, RESULTS_DIR, Server, add_server_arguments, fmt, git_revision, load_saved, log, machine_info,
+    port_in_use,
     start_label_studio, start_labelgraph,
 )
 
@@ -397,15 +398,7 @@ def parse_args(argv=None):
     ap.add_argument("--ls-result", type=Path, default=None,
                     help="a saved Label Studio result to compare with instead of running it")
     ap.add_argument("--no-labelgraph", action="store_true", help="skip Labelgraph (record a Label Studio baseline)")
-    ap.add_argument("--port", type=int, default=None, help="Labelgraph port (default: a free one)")
-    ap.add_argument("--ls-port", type=int, default=None, help="Label Studio port (default: a free one)")
-    ap.add_argument("--username", default="bench@example.com")
-    ap.add_argument("--password", default="bench-password-123")
-    ap.add_argument("--token", default="benchtoken0123456789", help="legacy API token given to both servers")
-    ap.add_argument("--workdir", type=Path, default=None, help="where data dirs and server logs go (default: a temp dir)")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (data + logs) afterwards")
-    ap.add_argument("--ready-timeout", type=float, default=60, help="seconds to wait for Labelgraph to start")
-    ap.add_argument("--ls-ready-timeout", type=float, default=600, help="seconds to wait for Label Studio (first start migrates)")
+    add_server_arguments(ap)
     ap.add_argument("--out", type=Path, default=None, help="result JSON (default bench/results/webhooks-<UTC time>.json)")
     args = ap.parse_args(argv)
     if args.label_studio and args.ls_result:
