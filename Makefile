@@ -1,5 +1,8 @@
-# Fresh machine: `make serve` starts Labelgraph on SQLite; `make test` runs the whole suite.
+# Fresh machine: `make serve` starts Labelgraph on SQLite (`make serve PORT=8081 HOST=0.0.0.0` to
+# choose where it listens); `make test` runs the whole suite.
 PYTHON ?= python3
+PORT ?= 8080
+HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/labelgraph serve
+	$(BIN)/labelgraph serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

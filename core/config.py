@@ -47,6 +47,9 @@ class Settings:
     # This server's public base URL, told to ML backends at /setup (Label Studio's HOSTNAME) so
     # they can fetch task data with the access token they are given.
     hostname: str = "http://localhost:8080"
+    # Origins whose pages may call the API from a browser (CORS); "*" is any, as Label Studio
+    # answers; empty turns CORS off.
+    cors_origins: tuple[str, ...] = ("*",)
     version: str = "1.23.2"
 
     def with_(self, **changes) -> "Settings":
@@ -91,4 +94,5 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
         webhook_disable_after_failures=int(os.environ.get("LABELGRAPH_WEBHOOK_DISABLE_AFTER", 50)),
         ml_health_cache_seconds=float(os.environ.get("LABELGRAPH_ML_HEALTH_CACHE", 30.0)),
         hostname=os.environ.get("LABELGRAPH_HOSTNAME", "http://localhost:8080"),
+        cors_origins=tuple(o.strip() for o in os.environ.get("LABELGRAPH_CORS_ORIGINS", "*").split(",") if o.strip()),
     )

@@ -167,3 +167,23 @@ def parse_bool(value: Any) -> bool | None:
 
 def _type_name(value: Any) -> str:
     return {dict: "dict", list: "list", str: "str", int: "int", float: "float", bool: "bool"}.get(type(value), type(value).__name__)
+
+
+# PostgreSQL stores no NUL character in text or JSON: input holding one is refused on both databases.
+NUL_MESSAGE = "Null characters are not allowed."  # Django REST framework's ProhibitNullCharactersValidator
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value has a NUL character in any string or key (iterative: any depth)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -2,26 +2,72 @@
 subscriptions over websockets (graphql-transport-ws) on the same path."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import anyio.to_thread
+import orjson
+from cross_web import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.unset import UNSET
 
 from core.errors import DomainError
 from graphql_api.context import GraphQLContext, open_core_context
+from graphql_api.limits import query_length_error
 from graphql_api.schema import schema
+
+
+class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+    """Refuses an over-long document before Strawberry parses it on the event loop."""
+
+    async def handle_subscribe(self, message) -> None:
+        payload = message.get("payload")
+        error = query_length_error(payload.get("query")) if isinstance(payload, dict) else None
+        if error is not None and self.connection_acknowledged:
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return
+        await super().handle_subscribe(message)
 
 
 class _GraphQLView(GraphQL):
     """Strawberry's ASGI view, running with the context `GraphQLEndpoint` built for the request.
     A websocket gets its context here and is authenticated by its connection_init message."""
+
+    graphql_transport_ws_handler_class = _TransportWSHandler
+
+    def decode_json(self, data: str | bytes) -> object:
+        # As REST bodies: orjson refuses JSON nested over 1024 deep (json.loads overflows the stack).
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """POST bodies and GET `variables`/`extensions`; websocket messages go through decode_json."""
+        try:
+            return self.decode_json(data)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"JSON parse error - {exc}") from exc
+
+    async def parse_http_body(self, request):
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if (error := query_length_error(item.query)) is not None:
+                raise HTTPException(400, error.message)
+        return data
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            # A GraphQL-shaped error, not Strawberry's plain text, for every refused HTTP request.
+            return JSONResponse({"data": None, "errors": [{"message": exc.reason}]}, status_code=exc.status_code)
 
     async def get_context(self, request: Request | WebSocket, response) -> GraphQLContext:
         if isinstance(request, WebSocket):
@@ -51,9 +97,19 @@ class _GraphQLView(GraphQL):
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 _view = _GraphQLView(
     schema,
-    graphql_ide="graphiql",
+    graphql_ide=None,  # GRAPHIQL_PAGE instead: Strawberry's page loads its scripts from a CDN
     subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+)
+
+
+# GraphiQL from files served here (static/graphiql/vendor/README.md), so it works offline; the
+# policy keeps the page from loading anything from elsewhere.
+GRAPHIQL_DIRECTORY = Path(__file__).parent / "static" / "graphiql"
+GRAPHIQL_PAGE = (GRAPHIQL_DIRECTORY / "index.html").read_text()
+GRAPHIQL_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 
@@ -83,7 +139,7 @@ class GraphQLEndpoint:
             return
         request = Request(scope, receive)
         if _wants_graphiql(request):
-            response = await _view.render_graphql_ide(request)
+            response = HTMLResponse(GRAPHIQL_PAGE, headers={"Content-Security-Policy": GRAPHIQL_CONTENT_SECURITY_POLICY})
             await response(scope, receive, send)
             return
         try:
@@ -107,4 +163,5 @@ _endpoint = GraphQLEndpoint()
 graphql_routes = [
     Route("/graphql", _endpoint, methods=["GET", "POST"], name="graphql"),
     WebSocketRoute("/graphql", _endpoint, name="graphql_ws"),
+    Mount("/static/graphiql", StaticFiles(directory=GRAPHIQL_DIRECTORY), name="graphiql_static"),
 ]

@@ -18,7 +18,7 @@ from graphql_api.exports.loaders import (
 from graphql_api.jobs.loaders import JobByIdLoader
 from graphql_api.ml.loaders import MLBackendByIdLoader
 from graphql_api.predictions.loaders import PredictionByIdLoader, PredictionsByTaskIdLoader
-from graphql_api.projects.loaders import ProjectByIdLoader, ProjectCountersByIdLoader
+from graphql_api.projects.loaders import ModelVersionsByProjectIdLoader, ProjectByIdLoader, ProjectCountersByIdLoader
 from graphql_api.tasks.loaders import TaskByIdLoader, TaskCountByProjectIdLoader, TasksByProjectIdLoader
 from graphql_api.users.loaders import OrganizationByIdLoader, UserByIdLoader
 from graphql_api.webhooks.loaders import (
@@ -35,6 +35,7 @@ class Loaders:
     def __init__(self, context: "GraphQLContext"):
         self.project_by_id = ProjectByIdLoader(context)
         self.project_counters_by_id = ProjectCountersByIdLoader(context)
+        self.model_versions_by_project_id = ModelVersionsByProjectIdLoader(context)
         self.task_by_id = TaskByIdLoader(context)
         self.tasks_by_project_id = TasksByProjectIdLoader(context)
         self.task_count_by_project_id = TaskCountByProjectIdLoader(context)

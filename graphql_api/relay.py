@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Generic, TypeVar
 
 import strawberry
 
+from core.organizations.queries import MAX_ID
 from graphql_api.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -22,13 +23,23 @@ def to_global_id(type_name: str, pk: int) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
+def _row_id(text: str) -> int | None:
+    """The id in a global id or cursor: plain digits naming a possible row (larger numbers would
+    overflow the database driver), else None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def from_global_id(global_id: str) -> tuple[str, int] | None:
-    """("Project", 12) for a valid global id, None for anything malformed."""
+    """("Project", 12) for a valid global id, None for anything malformed or out of range."""
     try:
         type_name, _, pk = base64.b64decode(global_id, validate=True).decode().partition(":")
-        return type_name, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+    row_id = _row_id(pk)
+    return (type_name, row_id) if row_id is not None else None
 
 
 def pk_of(global_id: str, type_name: str) -> int | None:
@@ -52,8 +63,8 @@ def pk_after(cursor: str | None) -> int | None:
         return None
     try:
         prefix, _, pk = base64.b64decode(cursor, validate=True).decode().partition(":")
-        if prefix == "cursor":
-            return int(pk)
+        if prefix == "cursor" and (row_id := _row_id(pk)) is not None:
+            return row_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise BadRequest(f"Invalid cursor: {cursor!r}.")
@@ -71,7 +82,7 @@ def offset_after(cursor: str | None) -> int:
         return 0
     try:
         prefix, _, position = base64.b64decode(cursor, validate=True).decode().partition(":")
-        if prefix == "offset" and int(position) >= 0:
+        if prefix == "offset" and position.isascii() and position.isdigit() and int(position) <= MAX_ID:
             return int(position)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -3,7 +3,7 @@ one query from taking the server down."""
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 
 from graphql_api.annotations.mutations import AnnotationMutations
@@ -15,6 +15,7 @@ from graphql_api.jobs.queries import JobQueries, JobSubscriptions
 from graphql_api.ml.mutations import MLMutations
 from graphql_api.ml.queries import MLQueries
 from graphql_api.errors import is_unexpected
+from graphql_api.limits import QueryLimits
 from graphql_api.node import NodeQueries
 from graphql_api.predictions.mutations import PredictionMutations
 from graphql_api.projects.mutations import ProjectMutations
@@ -24,10 +25,6 @@ from graphql_api.tasks.queries import TaskQueries
 from graphql_api.users.queries import UserQueries
 from graphql_api.webhooks.mutations import WebhookMutations
 from graphql_api.webhooks.queries import WebhookQueries
-
-MAX_QUERY_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
 
 Query = merge_types("Query", (UserQueries, NodeQueries, ProjectQueries, TaskQueries, DataManagerQueries, JobQueries, WebhookQueries,
                                  MLQueries))
@@ -58,9 +55,8 @@ schema = strawberry.Schema(
     subscription=Subscription,
     extensions=[
         FreshLoadersPerOperation,
-        QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Tokens, depth, aliases and fragment explosion, checked in one linear pass (graphql_api.limits).
+        QueryLimits,
         # Unexpected exceptions are logged by Strawberry; clients only see "Unexpected error.".
         MaskErrors(should_mask_error=is_unexpected),
     ],

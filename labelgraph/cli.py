@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import shlex
 import sys
+from pathlib import Path
 
 from core.config import load_settings
 from core.db.engine import create_db_engine, make_session_factory
 from core.db.unit_of_work import transaction
 from core.db.migrate import upgrade_head
 from core.jobs.registry import DEFAULT_QUEUE, EXPORTS_QUEUE, IMPORTS_QUEUE, QUEUES
-from core.users.bootstrap import ensure_user
+from core.users.bootstrap import ensure_user, has_users
 from workers.runtime import WorkerOptions
 
 
@@ -25,6 +27,29 @@ def _bootstrap_user(settings, email: str, password: str | None, token: str | Non
         engine.dispose()
 
 
+def _has_users(settings) -> bool:
+    engine = create_db_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return has_users(session)
+    finally:
+        engine.dispose()
+
+
+def first_user_hint(data_dir: str | None) -> str:
+    """What to do on a database without users: nothing answers without a token."""
+    program = sys.argv[0] if Path(sys.argv[0]).name == "labelgraph" else "labelgraph"
+    command = [program, "create-user", "you@example.com", "--password", "CHOOSE-A-PASSWORD"]
+    if data_dir:
+        command += ["--data-dir", data_dir]
+    return (
+        "No user yet: every API call needs a user's token. Create the first user (it may run while the server runs);\n"
+        f"it prints the user's API token:\n\n    {shlex.join(command)}\n\n"
+        "or restart with --username EMAIL --password PASSWORD [--user-token TOKEN]. Then send\n"
+        "`Authorization: Token <token>` (curl -H, or GraphiQL's Headers tab)."
+    )
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -35,6 +60,9 @@ def cmd_serve(args) -> int:
     if args.username:
         key = _bootstrap_user(settings, args.username, args.password, args.user_token)
         print(f"User {args.username} ready; legacy API token: {key}", flush=True)
+    elif not _has_users(settings):
+        print(first_user_hint(args.data_dir), flush=True)
+    print(f"Labelgraph on http://{args.host}:{args.port}/ (GraphiQL at /graphql), data directory {settings.data_dir}", flush=True)
     app = create_app(settings)
     tune_garbage_collector()
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)

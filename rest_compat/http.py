@@ -11,13 +11,15 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from core.auth.service import sign_in
 from core.context import Context
 from core.db.unit_of_work import run_in_transaction
 from core.errors import DomainError, PayloadTooLarge, ValidationError
+from core.organizations.queries import MAX_ID
 from core.pagination import PageRequest
+from core.validation import NUL_MESSAGE, holds_nul
 
 log = logging.getLogger("labelgraph.rest")
 
@@ -65,9 +67,12 @@ class ApiRequest:
         if not self.body.strip():
             return default
         try:
-            return orjson.loads(self.body)
+            value = orjson.loads(self.body)
         except orjson.JSONDecodeError as exc:
             raise ValidationError({"non_field_errors": [f"JSON parse error - {exc}"]}, detail=f"JSON parse error - {exc}")
+        if b"\\u0000" in self.body and holds_nul(value):  # the scan only when the bytes may hold one
+            raise ValidationError({"non_field_errors": [NUL_MESSAGE]}, detail=NUL_MESSAGE)
+        return value
 
     def int_param(self, name: str, detail: str | None = None) -> int | None:
         """An optional integer query parameter; anything else is a field error."""
@@ -140,6 +145,8 @@ def _run(view: View, request: Request, body: bytes, auth: bool, status: int) -> 
     def work() -> Any:
         if auth:
             sign_in(ctx, request.headers.get("authorization"))
+        if "%00" in request.url.query and any("\x00" in part for pair in request.query_params.multi_items() for part in pair):
+            raise ValidationError({"non_field_errors": [NUL_MESSAGE]}, detail=NUL_MESSAGE)
         return view(ApiRequest(ctx, request, body))
 
     try:
@@ -158,6 +165,19 @@ def _run(view: View, request: Request, body: bytes, auth: bool, status: int) -> 
     return json_response(result, status)
 
 
+class IdRoute(Route):
+    """A route whose integer path parameters ({id:int}, ...) match only ids a row can have: a larger
+    number names no object (404, as Label Studio answers), never reaching the database, whose
+    driver would overflow (SQLite) or reject it (PostgreSQL)."""
+
+    def matches(self, scope):
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and any(isinstance(value, int) and value > MAX_ID
+                                           for value in child_scope["path_params"].values()):
+            return Match.NONE, {}
+        return match, child_scope
+
+
 def api_route(path: str, methods: dict[str, Callable], name: str | None = None) -> list[Route]:
     """Routes for one path with a view per method, answering with and without the trailing slash."""
 
@@ -169,7 +189,7 @@ def api_route(path: str, methods: dict[str, Callable], name: str | None = None) 
 
     alternate = path[:-1] if path.endswith("/") else path + "/"
     allowed = list(methods)
-    return [Route(path, dispatch, methods=allowed, name=name), Route(alternate, dispatch, methods=allowed, include_in_schema=False)]
+    return [IdRoute(path, dispatch, methods=allowed, name=name), IdRoute(alternate, dispatch, methods=allowed, include_in_schema=False)]
 
 
 def paginated(req: ApiRequest, items: list, total: int, page_request: PageRequest) -> dict:

@@ -24,11 +24,39 @@ _JSON_TYPES = {
 }
 
 
+_NULLABLE_LIST = {"type": ["array", "null"], "items": {"type": "object"}}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_PROJECT_AMENDMENTS = {"members": _NULLABLE_LIST, "prompts": _NULLABLE_LIST, "workspace": {"type": ["integer", "null"]}}
+
+# Where Label Studio 1.23.2 answers otherwise than its spec says, Labelgraph answers as Label Studio
+# does (and as label-studio-sdk 2.1.2's models declare): these properties replace or join the spec's.
+LABEL_STUDIO_AMENDMENTS = {
+    # OrganizationSerializer's fields beyond the spec's.
+    "LseOrganization": {
+        "updated_at": {"type": "string", "format": "date-time"},
+        "contact_info": _NULLABLE_STRING,
+        "created_by": {"type": ["integer", "null"]},
+        "users": {"type": "array", "items": {"type": "integer"}},
+    },
+    # The SDK's models: lists and an id, null in the community edition, not the spec's strings.
+    "LseProjectResponse": _PROJECT_AMENDMENTS,
+    "LseProjectUpdate": {"prompts": _NULLABLE_LIST},
+    # The list carries the data source credentials too.
+    "AllRolesProjectList": {
+        **_PROJECT_AMENDMENTS, "task_data_login": _NULLABLE_STRING, "task_data_password": _NULLABLE_STRING,
+    },
+}
+
+
 @functools.lru_cache(maxsize=1)
 def spec() -> dict:
-    """The spec without its prose: paths, operations and the component schemas they use."""
+    """The spec without its prose: paths, operations and the component schemas they use, with
+    LABEL_STUDIO_AMENDMENTS applied."""
     with open(CONTRACT_PATH) as f:
-        return json.load(f)
+        contract = json.load(f)
+    for name, properties in LABEL_STUDIO_AMENDMENTS.items():
+        contract["components"]["schemas"][name]["properties"].update(properties)
+    return contract
 
 
 def resolve(schema: dict) -> dict:

@@ -406,8 +406,10 @@ def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
     with statement_counter() as executed:
         response = create(actor, task)
     assert response.status_code == 201
-    # auth (1) + insert selecting from the org's task + task counters and touch + the outbox event
-    assert executed() <= 4
+    # auth (1) + insert selecting from the org's task + task counters and touch + the outbox event;
+    # on PostgreSQL + the task row lock the recount takes first (core.tasks.counters)
+    task_lock = 1 if db.get_bind().dialect.name == "postgresql" else 0
+    assert executed() <= 4 + task_lock
 
 
 def test_listing_costs_constant_statements(actor, make_actor, db, statement_counter):

@@ -362,7 +362,7 @@ def test_inclusion_lists_select_as_label_studio(actor, project, db):
     assert response.json() == {"processed_items": 5, "detail": "Retrieved 5 predictions"}
 
 
-def test_actions_cost_the_same_statements_for_10_or_300_tasks(actor, statement_counter):
+def test_actions_cost_the_same_statements_for_10_or_300_tasks(actor, db, statement_counter):
     """Bulk SQL: one statement per table (executemany for row values), whatever the selection size."""
     steps = [
         ("predictions_to_annotations", {}),
@@ -382,10 +382,12 @@ def test_actions_cost_the_same_statements_for_10_or_300_tasks(actor, statement_c
             with statement_counter() as executed:
                 assert act(actor, project_id, action, {"selectedItems": ALL, **body}).status_code == 200
             costs.setdefault(action, []).append(executed())
+    task_lock = 1 if db.get_bind().dialect.name == "postgresql" else 0
     for action, (small, large) in costs.items():
         # Was <= 8: + the outbox events (ACTION_PERFORMED and the action's own; remove_duplicates, the
-        # costliest, records TASKS_UPDATED and TASKS_DELETED), - the project lookup the selection no longer repeats.
-        assert small == large <= 10, (action, small, large)
+        # costliest, records TASKS_UPDATED and TASKS_DELETED), - the project lookup the selection no longer repeats;
+        # on PostgreSQL + the task row lock a recount takes first (core.tasks.counters).
+        assert small == large <= 10 + task_lock, (action, small, large)
 
 
 def test_dm_action_job_resumes_after_a_crash_without_duplicates(app, actor, project, db, monkeypatch):

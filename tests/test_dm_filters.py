@@ -110,7 +110,8 @@ DATA_CASES = [
     (one("data.n", "less", "Number", 1), None, [4, 6]),
     (one("data.n", "less_or_equal", "Number", 12), None, [2, 3, 4, 6]),
     (one("data.n", "greater_or_equal", "Number", 12), None, [2, 3]),
-    (one("data.n", "empty", "Number", True), None, [0, 1, 5]),
+    # Deliberately not Label Studio's: "empty" is missing, null or "" whatever the filter type.
+    (one("data.n", "empty", "Number", True), None, [0, 1, 4, 5]),
     (one("data.text", "equal", "Unknown", "g"), None, [6]),
     (one("data.text", "in", "String", {"min": "b", "max": "d"}), None, [1, 2, 3]),
     (one("data.text", "greater", "String", "e"), None, [5, 6]),
@@ -126,9 +127,10 @@ def test_data_field_filters_and_ordering(add_tasks, query, filters, ordering, ex
 
 def test_boolean_and_datetime_values_in_task_data(add_tasks, query):
     ids = add_tasks([{"ok": True, "at": "2024-01-02T10:00:00"}, {"ok": False, "at": "2023-06-01"}, {"ok": "true"}, {}])
-    assert query(one("data.ok", "equal", "Boolean", True)) == [ids[0]]
+    # Label Studio: a Boolean filter also matches the strings "true"/"false" (CSV imports).
+    assert query(one("data.ok", "equal", "Boolean", True)) == [ids[0], ids[2]]
     assert query(one("data.ok", "equal", "Boolean", "false")) == [ids[1]]
-    assert query(one("data.ok", "not_equal", "Boolean", True)) == [ids[1], ids[2]]
+    assert query(one("data.ok", "not_equal", "Boolean", True)) == [ids[1]]
     assert query(one("data.at", "greater", "Datetime", "2024-01-01T00:00:00.000Z")) == [ids[0]]
     assert query(one("data.at", "in", "Datetime", {"min": "2023-01-01T00:00:00.000Z", "max": "2023-12-31T00:00:00.000Z"})) == [ids[1]]
 
@@ -336,9 +338,11 @@ def test_bad_ordering_is_a_validation_error(query, ordering):
         query(None, ordering)
 
 
-def test_invalid_regex_selects_nothing(add_tasks, query):
+def test_invalid_regex_is_a_validation_error(add_tasks, query):
+    """Deliberately not Label Studio's answer (no tasks): the pattern is refused with a reason."""
     add_tasks([{"t": "x"}])
-    assert query(one("data.t", "regex", "String", "(")) == []
+    with pytest.raises(ValidationError):
+        query(one("data.t", "regex", "String", "("))
 
 
 # --- property-based: the SQL engine agrees with a plain-Python evaluation ----------------------------
@@ -369,10 +373,14 @@ def filter_items(draw):
             value = {"min": low, "max": high}
         return {"filter": "filter:tasks:total_annotations", "operator": operator, "type": "Number", "value": value}
     if kind == "Boolean":
-        operator = draw(st.sampled_from(["equal", "not_equal", "empty"]))
-        return {"filter": "filter:tasks:data.v", "operator": operator, "type": "Boolean", "value": draw(st.booleans())}
-    operator = draw(st.sampled_from(["equal", "not_equal", "contains", "not_contains", "less", "greater", "less_or_equal", "greater_or_equal", "in", "not_in", "empty", "regex"]))
-    if operator == "empty":
+        operator = draw(st.sampled_from(["equal", "not_equal", "empty", "in_list", "not_in_list"]))
+        value = draw(st.lists(st.booleans(), max_size=2)) if operator.endswith("in_list") else draw(st.booleans())
+        return {"filter": "filter:tasks:data.v", "operator": operator, "type": "Boolean", "value": value}
+    operator = draw(st.sampled_from([
+        "equal", "not_equal", "contains", "not_contains", "less", "greater", "less_or_equal", "greater_or_equal", "in", "not_in",
+        "empty", "regex", "in_list", "not_in_list", "starts_with", "ends_with", "exists", "not_exists",
+    ]))
+    if operator in ("empty", "exists", "not_exists"):
         value = draw(st.booleans())
     elif operator == "regex":
         value = draw(st.sampled_from(["^1", "a$", "[0-9]", "^$", "x|2"]))
@@ -380,8 +388,10 @@ def filter_items(draw):
         values = draw(st.lists(NUMBER_VALUES if kind == "Number" else TEXT_VALUES, min_size=2, max_size=2))
         low, high = sorted(values, key=(float if kind == "Number" else str))
         value = {"min": low, "max": high}
-    elif operator in ("contains", "not_contains"):
+    elif operator in ("contains", "not_contains", "starts_with", "ends_with"):
         value = draw(TEXT_VALUES)
+    elif operator in ("in_list", "not_in_list"):
+        value = draw(st.lists(NUMBER_VALUES if kind == "Number" else st.one_of(TEXT_VALUES, NUMBER_VALUES), max_size=3))
     else:
         value = draw(NUMBER_VALUES if kind == "Number" else st.one_of(TEXT_VALUES, NUMBER_VALUES, st.booleans()))
     return {"filter": "filter:tasks:data.v", "operator": operator, "type": kind, "value": value}
@@ -431,6 +441,19 @@ def evaluate(item: dict, task: dict) -> bool:
         return _compare(operator, task["total"], value, float)
     v = task["v"]
     text = _text(v)
+    if operator in ("exists", "not_exists"):
+        return (v is not MISSING) == (operator == "exists")
+    if operator in ("starts_with", "ends_with"):
+        if text is None:
+            return False
+        test = str.startswith if operator == "starts_with" else str.endswith
+        return test(text.lower(), _as_text(value).lower())
+    if operator in ("in_list", "not_in_list"):
+        if type_ == "Number":
+            listed = numeric_prefix(text) in [float(x) for x in value]
+            return text is not None and (listed if operator == "in_list" else not listed)
+        listed = any(evaluate({**item, "operator": "equal", "value": x}, task) for x in value)
+        return listed if operator == "in_list" else (v is not MISSING and not listed)
     if operator in ("contains", "not_contains"):
         if text is None:
             return False
@@ -438,16 +461,15 @@ def evaluate(item: dict, task: dict) -> bool:
         return found if operator == "contains" else not found
     if operator == "regex":
         return text is not None and re.search(value, text) is not None
-    if type_ == "Number":
-        number = numeric_prefix(text)
-        if operator == "empty":
-            return (number is None) == value
-        return _compare(operator, number, value, float)
     if operator == "empty":
         blank = v is MISSING or v is None or v == ""
         return blank == value
+    if type_ == "Number":
+        return _compare(operator, numeric_prefix(text), value, float)
     if operator in ("equal", "not_equal"):
         equal = _json_equal(v, value)
+        if type_ == "Boolean":
+            equal = equal or v == ("true" if value else "false")
         return equal if operator == "equal" else (v is not MISSING and not equal)
     return _compare(operator, text, value, _as_text)
 

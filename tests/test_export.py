@@ -80,7 +80,8 @@ def annotation_json(annotation_id, task_id, project_id, user_id, result, *, crea
     return {
         "id": annotation_id, "completed_by": user_id, "result": result, "was_cancelled": cancelled,
         "ground_truth": False, "created_at": created_at, "updated_at": created_at, "draft_created_at": None,
-        "lead_time": lead_time, "prediction": {}, "result_count": 0, "unique_id": unique_id, "import_id": None,
+        "lead_time": lead_time, "prediction": {},
+        "result_count": len({region.get("id") for region in result}), "unique_id": unique_id, "import_id": None,
         "last_action": None, "bulk_created": False, "task": task_id, "project": project_id, "updated_by": None,
         "parent_prediction": None, "parent_annotation": None, "last_created_by": None,
     }

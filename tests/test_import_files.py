@@ -97,7 +97,7 @@ def test_csv_upload_makes_typed_tasks_and_a_file_upload(actor, db, settings):
     csv_body = b"text,score,ratio,note\nhello,1,0.5,a\n\"quoted, comma\",2,,\"multi\nline\"\n"
     body = assert_answer(upload(actor, project_id, ("reviews.csv", csv_body)), 2)
     assert (body["annotation_count"], body["prediction_count"], body["could_be_tasks_list"]) == (0, 0, True)
-    assert body["found_formats"] == {".csv": 1} and body["data_columns"] == ["note", "ratio", "score", "text"]
+    assert body["found_formats"] == {".csv": 1} and body["data_columns"] == ["text", "score", "ratio", "note"]
     [upload_row] = db.scalars(select(FileUpload).where(FileUpload.project_id == project_id)).all()
     assert body["file_upload_ids"] == [upload_row.id] and upload_row.user_id == actor.user_id
     assert upload_row.file.startswith(f"upload/{project_id}/") and upload_row.file.endswith("-reviews.csv")

@@ -103,7 +103,7 @@ def test_big_csv_runs_as_a_job_in_batches_with_progress(app, actor):
     assert body["status"] == "completed", body["error"]
     assert_matches_spec(actor.client.get(f"/api/projects/{project_id}/imports/{import_id}/"), "GET", "/api/projects/{id}/imports/{import_pk}/")
     assert (body["task_count"], body["annotation_count"], body["prediction_count"]) == (100, 0, 0)
-    assert body["found_formats"] == {".csv": 1} and body["data_columns"] == ["number", "text"]
+    assert body["found_formats"] == {".csv": 1} and body["data_columns"] == ["text", "number"]
     assert body["could_be_tasks_list"] is True and len(body["file_upload_ids"]) == 1 and body["finished_at"]
     assert_exact_rows(app.state.session_factory, project_id, 100)
     with transaction(app.state.session_factory) as session:

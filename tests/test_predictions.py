@@ -191,5 +191,7 @@ def test_create_costs_a_handful_of_statements(actor, db, statement_counter):
     with statement_counter() as executed:
         response = actor.client.post(LIST, json={"task": task, "result": RESULT})
     assert response.status_code == 201
-    # auth (1) + task with project + insert + task counters and touch + the outbox event
-    assert executed() <= 5
+    # auth (1) + task with project + insert + task counters and touch + the outbox event;
+    # on PostgreSQL + the task row lock the recount takes first (core.tasks.counters)
+    task_lock = 1 if db.get_bind().dialect.name == "postgresql" else 0
+    assert executed() <= 5 + task_lock

@@ -183,7 +183,7 @@ def test_list_is_paginated_filtered_and_scoped_to_the_organization(actor, strang
     response = actor.client.get("/api/projects/")
     body = assert_list_matches_spec(response, "/api/projects/")
     assert body["count"] == 2 and [p["id"] for p in body["results"]] == [second["id"], first["id"]]
-    assert "task_data_password" not in body["results"][0]
+    assert body["results"][0]["task_data_login"] is None and body["results"][0]["task_data_password"] is None
 
     assert [p["id"] for p in actor.client.get("/api/projects/?title=alpha").json()["results"]] == [first["id"]]
     assert [p["id"] for p in actor.client.get(f"/api/projects/?ids={first['id']}").json()["results"]] == [first["id"]]
@@ -342,7 +342,7 @@ def test_overlap_cohort_percentage(actor, db):
 def test_get_update_and_put(actor):
     project = create(actor)
     body = detail(actor, project["id"])
-    assert body["data_types"] == {"text": "Text"} and body["workspace"] == "" and body["state"] == "CREATED"
+    assert body["data_types"] == {"text": "Text"} and body["workspace"] is None and body["state"] == "CREATED"
     response = actor.client.patch(
         f"/api/projects/{project['id']}/",
         json={"title": "Renamed", "is_published": True, "is_draft": True, "expert_instruction": '<b onclick="x()">Hi</b><script>alert(1)</script>'},

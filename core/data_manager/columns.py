@@ -237,6 +237,46 @@ def _contains_pg(element, compiler, **kw):
     return f"({data} @> " + compiler.process(bindparam(None, document, type_=JSONB()), **kw) + ")"
 
 
+class json_key_in(_JsonKey):
+    """True when the value at the path equals one of `values` (JSON scalars of one kind: all
+    strings, all numbers or all booleans), compared as json_key_contains compares one. One IN
+    list, however many values (an OR of equalities would exceed SQLite's expression depth)."""
+
+    type = Boolean()
+    name = "json_key_in"
+    inherit_cache = False
+
+    def __init__(self, data: ColumnElement, keys: tuple[str, ...], values: list[str | int | float | bool]):
+        kinds = {_json_scalar_type(value) for value in values}
+        if len(kinds) != 1:
+            raise ValueError("json_key_in takes a non-empty list of values of one JSON kind")
+        self.kind = kinds.pop()
+        self.values = values
+        super().__init__(data, keys)
+
+
+@compiles(json_key_in, "sqlite")
+def _in_sqlite(element, compiler, **kw):
+    type_sql = _type_sqlite(element, compiler, **kw)
+    if element.kind == "boolean":
+        listed = [("true" if value else "false") for value in element.values]
+        found = _text_sqlite_sql(compiler, element, **kw)
+    else:
+        listed = element.values
+        data, path = _sqlite_parts(compiler, element, **kw)
+        found = f"json_extract({data}, {path})"
+    value_type = Float() if element.kind == "number" else Text()
+    params = ", ".join(compiler.process(bindparam(None, value, type_=value_type), **kw) for value in listed)
+    return f"(({type_sql}) = '{element.kind}' AND {found} IN ({params}))"
+
+
+@compiles(json_key_in, "postgresql")
+def _in_pg(element, compiler, **kw):
+    data, path = _pg_parts(compiler, element, **kw)
+    documents = [json.dumps(value) for value in element.values]
+    return f"(({data} #> {path}) = ANY(CAST(" + compiler.process(bindparam(None, documents, type_=ARRAY(Text())), **kw) + " AS JSONB[])))"
+
+
 class binary_order(FunctionElement):
     """Text compared byte-wise (SQLite's default; COLLATE "C" on PostgreSQL), so that both
     databases order data values alike whatever the server's locale."""
@@ -320,6 +360,7 @@ TASK_COLUMNS: dict[str, TaskColumn] = {
         TaskColumn("total_annotations", NUMBER, lambda _p: Task.total_annotations),
         TaskColumn("cancelled_annotations", NUMBER, lambda _p: Task.cancelled_annotations),
         TaskColumn("total_predictions", NUMBER, lambda _p: Task.total_predictions),
+        TaskColumn("is_labeled", BOOLEAN, lambda _p: Task.is_labeled),
         TaskColumn("comments", NUMBER, lambda _p: Task.comment_count),
         TaskColumn("comment_count", NUMBER, lambda _p: Task.comment_count),
         TaskColumn("unresolved_comment_count", NUMBER, lambda _p: Task.unresolved_comment_count),

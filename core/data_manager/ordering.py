@@ -1,8 +1,13 @@
 """Data Manager ordering (`["-tasks:completed_at", ...]`) compiled to ORDER BY clauses.
 
 As in Label Studio 1.23.2 (managers.apply_ordering): only the first term orders, NULLs come last
-in both directions, ties fall back to the task id. A task data field orders numbers first (by
-value), then the other values by their text, tasks without the key last."""
+in both directions, ties fall back to the task id (ascending, as Label Studio's SQLite lists
+them). A task data field orders numbers first (by value), then the other values by their text,
+tasks without the key last.
+
+created_at and updated_at ties fall back to the id in the sort's direction: tasks imported
+together share one timestamp here, where Label Studio stamps each row a little later than the
+one before, so "-created_at" lists the latest task first in both."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,6 +23,8 @@ from core.projects.models import Project
 from core.tasks.models import Task
 
 ORDERING_PREFIX = "tasks:"
+# Columns whose equal values come from one batch write (see the module docstring).
+BATCH_TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
 
 def parse_ordering_term(term: Any) -> tuple[str, bool]:
@@ -76,4 +83,5 @@ def compile_ordering(
     except ValidationError:
         raise ValidationError({"ordering": [f"Unknown ordering column: {ordering[0]!r}"]})
     ordered = expression.desc() if descending else expression.asc()
-    return [ordered.nulls_last(), Task.id]
+    tie = Task.id.desc() if descending and name in BATCH_TIMESTAMPS else Task.id
+    return [ordered.nulls_last(), tie]

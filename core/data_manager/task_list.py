@@ -12,7 +12,7 @@ from core.auth import policy
 from core.auth.policy import use_case
 from core.context import Context
 from core.data_manager.columns import COMPUTED_COLUMNS
-from core.data_manager.filters import FILTER_PREFIX, check_patterns_on_database, compile_filters
+from core.data_manager.filters import FILTER_PREFIX, bounded_regex_work, check_patterns_on_database, compile_filters
 from core.data_manager.models import View
 from core.data_manager.ordering import compile_ordering, parse_ordering_term
 from core.data_manager.selection import selection_condition
@@ -121,5 +121,6 @@ def list_data_manager_tasks(
     evaluated = evaluated_columns(query)
     # completed_at is on the task row; the other computed columns need the related rows.
     needs_relations = all_fields or bool(evaluated - ROW_COLUMNS)
-    task_page = list_tasks(ctx, project, page, ids=ids, all_fields=needs_relations, conditions=conditions, ordering=ordering)
+    with bounded_regex_work(ctx.session, query.filters):
+        task_page = list_tasks(ctx, project, page, ids=ids, all_fields=needs_relations, conditions=conditions, ordering=ordering)
     return DataManagerPage(task_page, evaluated)

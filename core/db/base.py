@@ -25,6 +25,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: DateTime(), dict: JSONType, list: JSONType}
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            # Without AUTOINCREMENT, SQLite gives a deleted row's id to the next row, and an id a client
+            # kept (a REST id, a GraphQL global id) would name another object. PostgreSQL sequences
+            # never go back. Only single INTEGER keys get the keyword; SQLite ignores the option elsewhere.
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 import orjson
 
@@ -46,11 +46,13 @@ def needs_region_ids(export_type: str, parsed_config: Mapping[str, Any]) -> bool
 
 def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], output_dir: Path,
                     parsed_config: Mapping[str, Any], *, upload_dir: Path | None, download_resources: bool,
-                    settings: Settings | None = None, read_tasks: Callable[[], Iterable[dict]] | None = None) -> None:
+                    settings: Settings | None = None, read_tasks: Callable[[], Iterable[dict]] | None = None,
+                    upload_projects: Collection[int] = frozenset()) -> None:
     """Write the format's files into `output_dir` (created). `read_items` gives a fresh iterator of
     converter items each call (CSV/TSV read them twice, everything else once); `read_tasks` the JSON
     export's tasks (DOCLANG reads those). With `settings`, remote media are downloaded (under the
-    outgoing URL policy) when the format copies resources."""
+    outgoing URL policy) when the format copies resources. Uploaded files are read only from
+    `upload_projects` (media.organization_projects)."""
     check_format(export_type)
     if export_type not in ("CSV", "TSV", "DOCLANG"):
         items = read_items()
@@ -58,7 +60,7 @@ def write_converted(export_type: str, read_items: Callable[[], Iterable[dict]], 
     keys = data_keys(parsed_config)
     data_key = keys[0] if keys else None
     copies = export_type in WITH_IMAGES or (download_resources and export_type in ("VOC", "ASR_MANIFEST", "DOCLANG"))
-    media = MediaResolver(upload_dir, copies, settings)
+    media = MediaResolver(upload_dir, copies, settings, upload_projects)
     if export_type == "JSON_MIN":
         _write_json_min(items, output_dir / "result.json")
     elif export_type in ("CSV", "TSV"):

@@ -21,6 +21,7 @@ from core.db.unit_of_work import transaction
 from core.errors import DomainError, ValidationError
 from core.exports.json_export import ExportOptions, ExportPlan, TaskFilters, snapshot_chunks
 from core.exports.models import COMPLETED, FAILED, IN_PROGRESS, ConvertedFormat, Export
+from core.exports.media import organization_projects
 from core.exports.snapshot_files import convert_snapshot_file
 from core.exports.snapshots import CONVERTED_DIR, export_root
 from core.jobs.models import Job
@@ -109,17 +110,19 @@ def run_export(session_factory: sessionmaker[Session], settings: Settings, job_i
     handle, temporary = tempfile.mkstemp(prefix=".snapshot-", suffix=".json", dir=root)
     try:
         md5 = hashlib.md5(usedforsecurity=False)
-        written = 0
+        separators, any_task = 0, False
         with open(handle, "wb") as out:
             for number, chunk in enumerate(snapshot_chunks(session_factory, plan)):
                 md5.update(chunk)
                 out.write(chunk)
-                # Tasks are separated by ",\n" (orjson never writes a raw newline inside one).
-                written += chunk.count(b",\n") + (1 if number == 1 else 0)
+                # Tasks are separated by ",\n" (neither orjson nor the database writes a raw newline
+                # inside one); every chunk but the opening "[" and closing "]" holds tasks.
+                separators += chunk.count(b",\n")
+                any_task = any_task or chunk not in (b"[", b"]")
                 if number % PROGRESS_EVERY_CHUNKS == 0 and number:
                     with transaction(session_factory) as session:
-                        report_progress(session, job_id, written)
-        task_number = written
+                        report_progress(session, job_id, separators + any_task)
+        task_number = separators + any_task
         digest = md5.hexdigest()
         name = f"project-{project_id}-at-{utcnow().strftime('%Y-%m-%d-%H-%M')}-{digest[:8]}.json"
         final = root / name
@@ -164,13 +167,14 @@ def run_convert(session_factory: sessionmaker[Session], settings: Settings, job_
         export_type, download_resources = converted.export_type, converted.download_resources
         source = export_root(settings.data_dir) / (export.file or "")
         project_id = project.id
+        upload_projects = organization_projects(session, project_id)
         converted.status = IN_PROGRESS
     work = Path(tempfile.mkdtemp(prefix="convert-", dir=export_root(settings.data_dir)))
     try:
         if not source.is_file():
             raise ValidationError({"export": ["The export snapshot has no file"]})
         packaged = convert_snapshot_file(source, export_type, parsed_config, work, settings=settings,
-                                         download_resources=download_resources)
+                                         download_resources=download_resources, upload_projects=upload_projects)
         if packaged is None:
             raise DomainError("No converted file found, probably there are no annotations in the export snapshot")
         relative = f"{project_id}/{CONVERTED_DIR}/{converted_id}/{source.stem}{packaged.suffix}"

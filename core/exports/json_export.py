@@ -26,13 +26,14 @@ from core.config import Settings
 from core.context import Context
 from core.exports.convert import check_format, needs_region_ids, package, write_converted
 from core.exports.csv_export import csv_chunks
-from core.exports.media import upload_root
+from core.exports.media import organization_projects, upload_root
 from core.exports.json_min import ControlMatcher, json_min_record, prettify, task_items
 from core.exports.sql_json import task_tail_json
 from core.exports.video import interpolate_key_frames, is_video_object_tracking
+from core.files.models import FileUpload
 from core.predictions.models import Prediction
 from core.projects.queries import get_project
-from core.shapes.annotations import exported_annotation_json
+from core.shapes.annotations import exported_annotation_json, result_count
 from core.shapes.predictions import exported_prediction_json
 from core.shapes.tasks import exported_task_json
 from core.shapes.users import completed_by_json
@@ -125,7 +126,8 @@ def prepare_export(open_session: Callable[[], Session], plan: ExportPlan) -> Pre
             write_converted(plan.options.export_type, lambda: _items(session, plan, matcher), work / "out", plan.parsed_config,
                             upload_dir=upload_root(data_dir) if data_dir else None,
                             download_resources=plan.options.download_resources, settings=plan.settings,
-                            read_tasks=lambda: export_tasks(session, plan))
+                            read_tasks=lambda: export_tasks(session, plan),
+                            upload_projects=organization_projects(session, plan.project_id))
         finally:
             session.close()
         packaged = package(work / "out", allow_empty=True)
@@ -175,24 +177,24 @@ def _json_chunks(session: Session, plan: ExportPlan, *, task_per_line: bool = Fa
     """`task_per_line`: tasks separated by ",\n" (still one JSON array), so a snapshot file can be
     read back a task at a time (see snapshot_tasks)."""
     tail_column = task_tail_json(session.get_bind().dialect.name)
-    columns = (Task.id, tail_column) if tail_column is not None else _TASK_COLUMNS
+    columns = (Task.id, Task.file_upload_id, tail_column) if tail_column is not None else _TASK_COLUMNS
     separator = ",\n" if task_per_line else ","
     yield b"["
     first = True
-    for tasks, annotations, predictions in _batches(session, plan, columns=columns):
+    for tasks, annotations, predictions, uploads in _batches(session, plan, columns=columns):
         users = _completed_by_users(session, annotations) if plan.options.expand_completed_by else None
         if tail_column is not None:
             body = separator.join(
-                _task_text(task, annotations.get(task.id), predictions.get(task.id), plan, users) for task in tasks
+                _task_text(task, annotations.get(task.id), predictions.get(task.id), plan, users, uploads) for task in tasks
             ).encode()
         elif task_per_line:
             body = separator.join(
-                orjson.dumps(_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users),
+                orjson.dumps(_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users, uploads),
                              option=_DUMP_OPTIONS).decode()
                 for task in tasks
             ).encode()
         else:
-            items = [_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users)
+            items = [_task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users, uploads)
                      for task in tasks]
             body = orjson.dumps(items, option=_DUMP_OPTIONS)[1:-1]
         if not body:
@@ -223,8 +225,10 @@ def snapshot_tasks(lines: Iterable[bytes]) -> Iterator[dict]:
             yield orjson.loads(line)
 
 
-def _task_text(task, annotations, prediction_ids, plan: ExportPlan, users: dict[int, dict] | None = None) -> str:
-    """One task's JSON: id, annotations, drafts and predictions, then the tail the database rendered."""
+def _task_text(task, annotations, prediction_ids, plan: ExportPlan, users: dict[int, dict] | None = None,
+               uploads: dict[int, str] | None = None) -> str:
+    """One task's JSON: id, annotations, file_upload (tasks from a file), drafts and predictions, then
+    the tail the database rendered."""
     tail = task.tail
     if DATA_UNDEFINED_NAME in tail:
         tail = _renamed_undefined_key(tail, plan)
@@ -234,7 +238,14 @@ def _task_text(task, annotations, prediction_ids, plan: ExportPlan, users: dict[
         else "[]"
     )
     rendered_predictions = orjson.dumps(prediction_ids, option=_DUMP_OPTIONS).decode() if prediction_ids else "[]"
-    return f'{{"id":{task.id},"annotations":{rendered_annotations},"drafts":[],"predictions":{rendered_predictions},{tail[1:]}'
+    file_upload = _file_upload_name(task, uploads)
+    rendered_file = f'"file_upload":{orjson.dumps(file_upload).decode()},' if file_upload is not None else ""
+    return (f'{{"id":{task.id},"annotations":{rendered_annotations},{rendered_file}"drafts":[],'
+            f'"predictions":{rendered_predictions},{tail[1:]}')
+
+
+def _file_upload_name(task, uploads: dict[int, str] | None) -> str | None:
+    return uploads.get(task.file_upload_id) if uploads and task.file_upload_id is not None else None
 
 
 def _renamed_undefined_key(tail: str, plan: ExportPlan) -> str:
@@ -260,10 +271,10 @@ def _json_min_chunks(session: Session, plan: ExportPlan) -> Iterator[bytes]:
 
 def export_tasks(session: Session, plan: ExportPlan) -> Iterator[dict]:
     """The JSON export's tasks, one dict at a time (as the converter reads them back)."""
-    for tasks, annotations, predictions in _batches(session, plan):
+    for tasks, annotations, predictions, uploads in _batches(session, plan):
         users = _completed_by_users(session, annotations) if plan.options.expand_completed_by else None
         for task in tasks:
-            rendered = _task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users)
+            rendered = _task_json(task, annotations.get(task.id), predictions.get(task.id, []), plan, users, uploads)
             yield orjson.loads(orjson.dumps(rendered, option=_DUMP_OPTIONS))
 
 
@@ -274,7 +285,7 @@ def _items(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Itera
 def converter_item_batches(session: Session, plan: ExportPlan, matcher: ControlMatcher) -> Iterator[list[dict]]:
     """Per batch of tasks, the label_studio_sdk converter's items (see json_min.task_items)."""
     interpolate = _interpolates(plan)
-    for tasks, annotations, _ in _batches(session, plan, with_predictions=False):
+    for tasks, annotations, _, _ in _batches(session, plan, with_predictions=False):
         items: list[dict] = []
         for task in tasks:
             rows = [
@@ -314,6 +325,7 @@ _TASK_COLUMNS = (
     Task.last_comment_updated_at,
     Task.project_id,
     Task.updated_by_id,
+    Task.file_upload_id,
 )
 _ANNOTATION_COLUMNS = (
     Annotation.id,
@@ -391,7 +403,8 @@ def _task_conditions(options: ExportOptions) -> list:
 
 
 def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = True, columns=_TASK_COLUMNS):
-    """(tasks, annotations by task id, prediction ids by task id) per batch of tasks, in id order."""
+    """(tasks, annotations by task id, prediction ids by task id, file names by upload id) per batch of
+    tasks, in id order. Without predictions (the converters' items) no file names are read either."""
     for tasks in _task_batches(session, plan, columns):
         first_id, last_id = tasks[0].id, tasks[-1].id
         in_batch = {task.id for task in tasks}
@@ -429,7 +442,16 @@ def _batches(session: Session, plan: ExportPlan, *, with_predictions: bool = Tru
             ):
                 if task_id in in_batch:
                     predictions.setdefault(task_id, []).append(prediction_id)
-        yield tasks, annotations, predictions
+        yield tasks, annotations, predictions, _upload_names(session, tasks) if with_predictions else {}
+
+
+def _upload_names(session: Session, tasks: Sequence) -> dict[int, str]:
+    """The stored file names ("<uuid8>-<name>") of the uploads a batch's tasks came from."""
+    upload_ids = {task.file_upload_id for task in tasks if task.file_upload_id is not None}
+    if not upload_ids:
+        return {}
+    rows = session.execute(select(FileUpload.id, FileUpload.file).where(FileUpload.id.in_(upload_ids)))
+    return {upload_id: file.rsplit("/", 1)[-1] for upload_id, file in rows}
 
 
 def _task_batches(session: Session, plan: ExportPlan, columns) -> Iterator[list]:
@@ -503,14 +525,18 @@ def _annotation_result(text: str | None, interpolate: bool) -> Any:
 
 def _annotation_json(row, users: dict[int, dict] | None, interpolate: bool = False) -> dict:
     completed_by = row.completed_by_id if users is None else users.get(row.completed_by_id)
-    return exported_annotation_json(row, completed_by=completed_by, result=_annotation_result(row.result, interpolate))
+    # Label Studio stores result_count when an annotation is saved; here it is counted from the result.
+    counted = result_count(orjson.loads(row.result)) if row.result is not None else 0
+    return exported_annotation_json(row, completed_by=completed_by, result=_annotation_result(row.result, interpolate),
+                                    result_count=counted)
 
 
 def _task_json(task, annotations: Sequence, prediction_ids: Sequence, plan: ExportPlan,
-               users: dict[int, dict] | None = None) -> dict:
+               users: dict[int, dict] | None = None, uploads: dict[int, str] | None = None) -> dict:
     data, meta = task.data, task.meta
     return exported_task_json(
         task,
+        file_upload=_file_upload_name(task, uploads),
         annotations=[_annotation_json(row, users, _interpolates(plan)) for row in annotations] if annotations else [],
         predictions=prediction_ids,
         # _raw_json inlined: this runs once per exported task.

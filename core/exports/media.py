@@ -3,18 +3,26 @@ names it when it does not download: remote URLs become "<dir>/<md5(url)[:8]>__<f
 
 Files uploaded to this server (/data/upload/<project>/<file>, kept under settings.data_dir / "upload")
 are copied into the archive when the format asks for resources; remote http(s) files are downloaded
-then, under the outgoing URL policy (core.net.outgoing)."""
+then, under the outgoing URL policy (core.net.outgoing).
+
+An uploaded file belongs to the organization of the project named by its first path part; an export
+reads only its own organization's files (`organization_projects`): any other is treated as missing."""
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import Collection
 from urllib.parse import unquote, urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
 
 from core.config import Settings
 from core.files.storage import UPLOAD_DIR
 from core.net.outgoing import OutgoingUrlRefused, fetch_to_file
+from core.projects.models import Project
 
 UPLOAD_URL_PREFIX = "/data/upload/"
 _CLOUD_SCHEMES = ("s3://", "gs://", "azure-blob://", "azure-spi://", "gcs://")
@@ -29,23 +37,41 @@ def upload_root(data_dir: Path) -> Path:
 MAX_MEDIA_BYTES = 512 * 1024 * 1024
 
 
+def organization_projects(session: Session, project_id: int) -> frozenset[int]:
+    """Ids of every project of `project_id`'s organization: the projects whose uploads an export of
+    `project_id` may read (one query per export, whatever the number of tasks)."""
+    exported = aliased(Project)
+    return frozenset(session.scalars(
+        select(Project.id).join(exported, exported.organization_id == Project.organization_id).where(exported.id == project_id)
+    ))
+
+
 class MediaResolver:
-    def __init__(self, upload_dir: Path | None, copy_resources: bool, settings: Settings | None = None):
+    def __init__(self, upload_dir: Path | None, copy_resources: bool, settings: Settings | None = None,
+                 upload_projects: Collection[int] = frozenset()):
         self.upload_dir = upload_dir
         self.copy_resources = copy_resources
         self.settings = settings  # for downloads (SSRF policy); None: remote files are not fetched
+        # Projects whose uploads may be read (the exporting organization's); others' files are "missing".
+        self.upload_projects = upload_projects
 
     def uploaded_file(self, url: str) -> Path | None:
-        """The local file of an uploaded URL, or None (never outside the upload directory)."""
+        """The local file of an uploaded URL, or None (never outside the upload directory, never
+        a file of a project outside `upload_projects`)."""
         if url.startswith("upload") or url.startswith("/upload"):
             url = "/data" + ("" if url.startswith("/") else "/") + url
         if self.upload_dir is None or not url.startswith(UPLOAD_URL_PREFIX):
             return None
         parts = unquote(url[len(UPLOAD_URL_PREFIX):]).split("/")
-        if len(parts) != 2 or not parts[0].isdigit() or parts[1] in ("", ".", ".."):
+        if len(parts) != 2 or not parts[0].isascii() or not parts[0].isdigit() or parts[1] in ("", ".", ".."):
+            return None
+        if int(parts[0]) not in self.upload_projects:
             return None
         path = self.upload_dir / parts[0] / parts[1]
-        return path if path.is_file() else None
+        try:
+            return path if path.is_file() else None
+        except (OSError, ValueError):  # a name the filesystem cannot hold (too long, NUL): no such file
+            return None
 
     def place(self, url: str, output_dir: Path, subdir: str, *, hashed: bool = True) -> tuple[str, Path | None]:
         """(path written in the export, relative to output_dir; the local file if there is one).

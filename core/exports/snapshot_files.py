@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Collection, Iterator, Mapping
 
 from core.config import Settings
 from core.exports.convert import PackagedExport, needs_region_ids, package, write_converted
@@ -27,8 +27,10 @@ def snapshot_file_tasks(source: Path) -> Iterator[dict]:
 
 
 def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping[str, Any], work: Path, *,
-                          settings: Settings, download_resources: bool) -> PackagedExport | None:
-    """The converted file inside `work` (None when the format wrote nothing, as Label Studio reports)."""
+                          settings: Settings, download_resources: bool,
+                          upload_projects: Collection[int]) -> PackagedExport | None:
+    """The converted file inside `work` (None when the format wrote nothing, as Label Studio reports);
+    uploaded media are read only from `upload_projects` (media.organization_projects)."""
     output = work / "out"
     if export_type == "JSON":
         output.mkdir(parents=True)
@@ -37,5 +39,5 @@ def convert_snapshot_file(source: Path, export_type: str, parsed_config: Mapping
         matcher = ControlMatcher(parsed_config, needs_region_ids(export_type, parsed_config))
         write_converted(export_type, lambda: snapshot_items(source, matcher), output, parsed_config,
                         upload_dir=upload_root(settings.data_dir), download_resources=download_resources,
-                        settings=settings, read_tasks=lambda: snapshot_file_tasks(source))
+                        settings=settings, read_tasks=lambda: snapshot_file_tasks(source), upload_projects=upload_projects)
     return package(output, allow_empty=False)

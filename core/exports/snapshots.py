@@ -22,8 +22,10 @@ from core.events.catalog import EXPORT_CONVERTED, EXPORT_CREATED, EXPORT_DELETED
 from core.exports.convert import UNSUPPORTED_FORMATS, check_format
 from core.exports.formats import ALL_FORMAT_NAMES
 from core.exports.models import COMPLETED, CREATED, FAILED, IN_PROGRESS, ConvertedFormat, Export
+from core.exports.media import organization_projects
 from core.exports.snapshot_files import convert_snapshot_file
 from core.jobs.service import start_job
+from core.organizations.queries import MAX_ID
 from core.projects.models import Project
 from core.projects.queries import get_project
 from core.timeutil import utcnow
@@ -147,11 +149,14 @@ def create_snapshot(ctx: Context, project_id: int, body: Any) -> SnapshotView:
     if view_id is not None:
         from core.data_manager.models import View
 
-        if ctx.session.scalar(select(View.id).where(View.id == view_id, View.project_id == project.id)) is None:
+        found = 0 < view_id <= MAX_ID and ctx.session.scalar(
+            select(View.id).where(View.id == view_id, View.project_id == project.id)) is not None
+        if not found:
             # Label Studio ignores a view it cannot find; so does the job.
             options["task_filter_options"]["view"] = None
+    # Label Studio's export starts counting from zero; the job writes the final number.
     export = Export(project_id=project.id, created_by_id=ctx.require_user().id, title=title or default_title(project),
-                    status=IN_PROGRESS, options=options, counters={}, created_at=utcnow())
+                    status=IN_PROGRESS, options=options, counters={"task_number": 0}, created_at=utcnow())
     ctx.session.add(export)
     ctx.session.flush()
     job = start_job(ctx, EXPORT_JOB, {"export_id": export.id}, project_id=project.id)
@@ -283,7 +288,8 @@ def snapshot_file(ctx: Context, project_id: int, export_id: int, export_type: st
     work = Path(tempfile.mkdtemp(prefix="download-", dir=root / "tmp"))
     try:
         packaged = convert_snapshot_file(source, export_type, lc.parsed_label_config(project.label_config), work,
-                                         settings=ctx.settings, download_resources=False)
+                                         settings=ctx.settings, download_resources=False,
+                                         upload_projects=organization_projects(ctx.session, project.id))
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

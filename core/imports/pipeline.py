@@ -34,6 +34,7 @@ from core.tasks.bulk import insert_annotations, insert_predictions, insert_tasks
 from core.tasks.counters import refresh_task_counters
 from core.tasks.queries import is_valid_id
 from core.users.models import User
+from core.validation import NUL_MESSAGE, holds_nul
 
 BATCH_SIZE = 5000
 _MISSING = object()
@@ -138,7 +139,13 @@ class ImportPlan:
 
     def _items(self, upload: FileUpload) -> Iterator[tuple[str, Any]]:
         try:
-            yield from self._raw_items(upload)
+            if readers.may_hold_nul(self._path(upload)):
+                for where, item in self._raw_items(upload):
+                    if holds_nul(item):
+                        raise readers.FileFormatError(f"{where}: {NUL_MESSAGE}")
+                    yield where, item
+            else:
+                yield from self._raw_items(upload)
         except readers.FileFormatError as exc:
             raise ValidationError(f"Failed to parse input file {self._file_name(upload)}: {exc}")
         except UnicodeDecodeError as exc:
@@ -175,7 +182,7 @@ class ImportPlan:
     def scan(self) -> ScanResult:
         """Read and check every task of every file; ValidationError naming the file and row."""
         result, errors = ScanResult(), []
-        common_columns: set[str] | None = None
+        common_columns: list[str] | None = None
         validate = self.options.commit_to_project
         for upload in self.uploads:
             file_format = extension(upload.file)
@@ -185,7 +192,7 @@ class ImportPlan:
                     errors.append(f"{self._file_name(upload)}, {where}: Task item should be dict")
                     continue
                 if first:
-                    common_columns = self._check_columns(common_columns, set(item["data"]), upload)
+                    common_columns = self._check_columns(common_columns, list(item["data"]), upload)
                     first = False
                 result.task_count += 1
                 if result.task_count > MAX_TASKS_PER_IMPORT:
@@ -208,20 +215,23 @@ class ImportPlan:
         if result.task_count == 0:
             raise ValidationError("load_tasks: No tasks added")
         result.found_formats = dict(Counter(result.found_formats))
-        result.data_columns = sorted(common_columns or [])
+        # In the file's order (Label Studio answers a set, in no particular order).
+        result.data_columns = common_columns or []
         return result
 
-    def _check_columns(self, common: set[str] | None, columns: set[str], upload: FileUpload) -> set[str]:
-        """Label Studio's rule: files of one import must share at least one data column."""
+    def _check_columns(self, common: list[str] | None, columns: list[str], upload: FileUpload) -> list[str]:
+        """Label Studio's rule: files of one import must share at least one data column. The shared
+        columns keep the first file's order."""
         if not common:
             return columns
-        if not common & columns:
+        shared = [column for column in common if column in columns]
+        if not shared:
             raise ValidationError(
                 "You're trying to import inconsistent data:\n"
                 f'uploading data from "{upload.file}" with data key(s) "{",".join(sorted(columns))}", '
                 f'clashes with data key(s) found from other files:\n"{",".join(sorted(common))}"'
             )
-        return common & columns
+        return shared
 
     # ------------------------------------------------------------ pass 2
 

@@ -11,6 +11,7 @@ settled by a first pass over the file (`TableProfile`), so every row gets the sa
 from __future__ import annotations
 
 import csv
+import mmap
 import re
 import sys
 from collections.abc import Iterator
@@ -49,6 +50,15 @@ class TableProfile:
     columns: list[str]
     kinds: list[str] = field(default_factory=list)  # "int", "float" or "str" per column
     rows: int = 0
+
+
+def may_hold_nul(path: Path) -> bool:
+    """Whether the file has a NUL byte or a JSON "\\u0000" escape: only then are its items checked
+    one by one for NUL characters (which PostgreSQL cannot store)."""
+    if path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as content:
+        return content.find(b"\x00") >= 0 or content.find(b"\\u0000") >= 0
 
 
 def _open_text(path: Path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
 
 from core.annotations.models import Annotation
 from core.auth import policy
@@ -55,6 +56,15 @@ def get_my_organization(ctx: Context, org_id: int) -> Organization:
     if organization is None:
         raise NotFound()
     return organization
+
+
+def member_user_ids(session: Session, org_id: int) -> list[int]:
+    """The organization's current (not removed) members, ascending: Label Studio's `users`."""
+    return list(session.scalars(
+        select(OrganizationMember.user_id)
+        .where(OrganizationMember.organization_id == org_id, OrganizationMember.deleted_at.is_(None))
+        .order_by(OrganizationMember.user_id)
+    ))
 
 
 @dataclass

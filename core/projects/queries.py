@@ -16,6 +16,7 @@ from core.auth import policy
 from core.auth.policy import use_case
 from core.context import Context
 from core.errors import NotFound, ValidationError
+from core.organizations.queries import MAX_ID
 from core.label_config import parse_label_config_xml
 from core.pagination import PageRequest
 from core.projects.models import Project
@@ -148,7 +149,8 @@ class ProjectFilters:
         raw_ids = [part for value in params.getlist("ids") for part in value.split(",") if part.strip()]
         if raw_ids:
             try:
-                ids = [int(part) for part in raw_ids]
+                # An id no row can have matches nothing (and never reaches the database).
+                ids = [number for part in raw_ids if 0 < (number := int(part)) <= MAX_ID]
             except ValueError:
                 errors["ids"] = ["Enter a whole number."]
         pinned = params.get("filter") or "all"

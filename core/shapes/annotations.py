@@ -102,19 +102,30 @@ def annotation_json(annotation: Annotation, users_by_id: Mapping[int, User]) -> 
     }
 
 
-def exported_annotation_json(annotation: Any, *, completed_by: int | dict | None, result: Any) -> dict:
+def result_count(result: Any) -> int:
+    """Label Studio's Annotation.result_count: the number of distinct region ids in the result,
+    results without an id counting as one more region."""
+    if not isinstance(result, list):
+        return 0
+    try:
+        return len({item.get("id") for item in result})
+    except (AttributeError, TypeError):  # an item that is not an object, or an id that is one
+        return len({repr(item.get("id")) if isinstance(item, dict) else repr(None) for item in result})
+
+
+def exported_annotation_json(annotation: Any, *, completed_by: int | dict | None, result: Any, result_count: int) -> dict:
     """The export's AnnotationSerializer: the model's fields in their order, `completed_by` as an id
     or an expanded user (core.shapes.users.completed_by_json), no author name or age.
 
     `annotation` is an Annotation or a row with its columns; the caller passes the result (the export
-    embeds raw JSON text). Times stay datetimes (see raw_time)."""
+    embeds raw JSON text) and its result_count (see result_count). Times stay datetimes (see raw_time)."""
     return {
         "id": annotation.id,
         "completed_by": completed_by,
         "result": result,
         **_outcome_fields(annotation, raw_time),
         "prediction": {},
-        "result_count": 0,
+        "result_count": result_count,
         "unique_id": annotation.unique_id,
         **_link_fields(annotation),
     }

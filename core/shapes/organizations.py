@@ -20,14 +20,18 @@ def organization_id(organization: Organization) -> dict:
     }
 
 
-def organization_detail(organization: Organization) -> dict:
-    """LseOrganization (the spec is Label Studio Enterprise's; its enterprise-only settings are
-    reported as off)."""
+def organization_detail(organization: Organization, user_ids: list[int]) -> dict:
+    """Label Studio 1.23.2's OrganizationSerializer (every field; `users` are the members' ids), then
+    the spec's LseOrganization keys, whose enterprise-only settings are reported as off."""
     return {
         "id": organization.id,
         "title": organization.title,
         "token": organization.token,
         "created_at": isoformat(organization.created_at),
+        "updated_at": isoformat(organization.updated_at),
+        "contact_info": organization.contact_info,
+        "created_by": organization.created_by_id,
+        "users": user_ids,
         "default_role": "AN",
         "external_id": None,
         "embed_domains": None,

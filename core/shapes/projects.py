@@ -2,20 +2,25 @@
 
 The body is Label Studio 1.23.2's ProjectSerializer; the spec's response schemas (LseProject*) also
 require Enterprise keys (workspaces, reviews, members, ...), which get their community values:
-no workspace, no review, no members.
+no workspace, no review, no members. `members`, `prompts` and `workspace` are null, as label-studio-sdk's
+models declare them (a list, a list, an id); the spec's "string" would make the SDK warn on every read.
 
 Every project shape takes the project, its counters (core.projects.queries.project_counters), its
 creator and whether its config suits bulk annotation
 (core.projects.queries.config_suitable_for_bulk_annotation)."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from core import label_config as lc
 from core.projects.models import Project
+from core.shapes.ml import ml_backend_json
 from core.shapes.users import user_simple
 from core.timeutil import isoformat
 from core.users.models import User
+
+if TYPE_CHECKING:
+    from core.projects.model_versions import ProjectModelVersions
 
 
 def project_state(counters: Mapping[str, int]) -> str:
@@ -90,16 +95,16 @@ def _enterprise_defaults(project: Project, counters: Mapping[str, int]) -> dict:
         "review_settings": {"id": project.id, "project": project.id, "requeue_rejected_tasks_to_annotator": False},
         "data_types": lc.data_types(project.label_config),
         "is_dimensions_enabled": "false",
-        "members": "",
+        "members": None,
         "members_count": 0,
-        "prompts": "",
+        "prompts": None,
         "queue_left": max(queue_total - counters.get("queue_done", 0), 0),
         "ready": bool(lc.parsed_label_config(project.label_config)),
         "rejected": 0,
         "review_total_tasks": 0,
         "reviewed_number": 0,
         "reviewer_queue_total": 0,
-        "workspace": "",
+        "workspace": None,
         "workspace_title": "",
     }
 
@@ -110,9 +115,9 @@ def project_detail(project: Project, counters: Mapping[str, int], created_by: Us
 
 
 def project_list_item(project: Project, counters: Mapping[str, int], created_by: User | None, bulk_annotatable: bool) -> dict:
-    """An item of GET /api/projects/ (AllRolesProjectList: data source credentials are left out)."""
+    """An item of GET /api/projects/: the detail (with the data source credentials, as Label Studio
+    1.23.2 lists them, although the spec's AllRolesProjectList leaves them out) and list extras."""
     body = project_detail(project, counters, created_by, bulk_annotatable)
-    del body["task_data_login"], body["task_data_password"]
     body["blueprints"] = []
     body["description_short"] = _short(project.description)
     return body
@@ -163,3 +168,14 @@ def sparse(body: dict, include: Iterable[str] | None, omit: Iterable[str] | None
 def _short(description: str | None, limit: int = 200) -> str:
     text = description or ""
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def model_versions(result: "ProjectModelVersions") -> dict:
+    """GET /api/projects/{id}/model-versions/: `{version: predictions}`, or with `extended`
+    `{"static": [{model_version, count, latest}], "live": ML backends or null}`."""
+    if not result.extended:
+        return {v.model_version: v.count for v in result.versions}
+    return {
+        "static": [{"model_version": v.model_version, "count": v.count, "latest": isoformat(v.latest)} for v in result.versions],
+        "live": [ml_backend_json(backend) for backend in result.live_models] if result.live_models is not None else None,
+    }

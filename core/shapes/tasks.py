@@ -175,16 +175,21 @@ def dm_task_json_evaluated(task: Task, project: Project, relations: TaskRelation
     return body
 
 
-def exported_task_json(task: Any, *, annotations: list[dict], predictions: list, data: Any, meta: Any) -> dict:
+def exported_task_json(task: Any, *, annotations: list[dict], predictions: list, data: Any, meta: Any,
+                       file_upload: str | None = None) -> dict:
     """The export's task (data_export ExportDataSerializer): its annotations
-    (core.shapes.annotations.exported_annotation_json), drafts and predictions (ids, or expanded with
+    (core.shapes.annotations.exported_annotation_json), the name of the stored file the task was
+    imported from ("<uuid8>-<name>", Label Studio's file_upload_name; left out for other tasks, as
+    Label Studio does), drafts and predictions (ids, or expanded with
     core.shapes.predictions.exported_prediction_json), then the model's fields. `task` is a Task or a
     row with its columns; the caller passes the JSON columns (the export embeds raw JSON text). Times
     stay datetimes (see core.shapes.annotations.raw_time). Big exports render the fields after
     "predictions" in SQL instead (core.exports.sql_json), in this order."""
+    head = {"id": task.id, "annotations": annotations}
+    if file_upload is not None:
+        head["file_upload"] = file_upload
     return {
-        "id": task.id,
-        "annotations": annotations,
+        **head,
         "drafts": [],
         "predictions": predictions,
         "data": data,

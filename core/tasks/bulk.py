@@ -48,7 +48,9 @@ def next_inner_id(session: Session, project_id: int) -> int:
 
 def _reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """Ids for `count` new rows, ascending. PostgreSQL draws them from the table's sequence;
-    SQLite takes max(id)+1... after taking the database write lock, so no writer can interleave."""
+    SQLite takes the ids after the largest ever given (the AUTOINCREMENT counter in sqlite_sequence,
+    which the insert then advances; or max(id)), after taking the database write lock, so no writer
+    can interleave."""
     if _is_postgresql(session):
         drawn = session.scalar(
             text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) FROM generate_series(1, :count)"),
@@ -56,7 +58,8 @@ def _reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         )
         return sorted(drawn)
     _take_sqlite_write_lock(session)
-    first = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+    largest_given = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :table"), {"table": table.name})
+    first = max(session.scalar(select(func.max(table.c.id))) or 0, largest_given or 0) + 1
     return list(range(first, first + count))
 
 

@@ -12,6 +12,10 @@ from core.organizations.models import Organization, OrganizationMember
 from core.users.models import User
 
 
+def has_users(session: Session) -> bool:
+    return session.execute(select(User.id).limit(1)).first() is not None
+
+
 def new_legacy_token_key() -> str:
     return secrets.token_hex(20)
 

@@ -101,7 +101,7 @@ def update_user(ctx: Context, user_id: int, data) -> User:
     changes = _read_profile(body)
     if body.has("active_organization"):
         org_id = body.integer("active_organization", allow_null=True, max_value=MAX_ID)
-        if org_id is not None and org_id <= MAX_ID and not _is_member(ctx, user.id, org_id):
+        if org_id is not None and org_id <= MAX_ID and (org_id <= 0 or not _is_member(ctx, user.id, org_id)):
             body.error("active_organization", f'Invalid pk "{org_id}" - object does not exist.')
         changes["active_organization_id"] = org_id
     if body.has("password"):

@@ -24,7 +24,8 @@ DataManagerColumn = strawberry.enum(
 )
 FilterOperator = strawberry.enum(
     Enum("FilterOperator", {name.upper(): name for name in sorted(OPERATORS)}),
-    description="Label Studio's filter operators; IN / NOT_IN take a range, EMPTY a boolean.",
+    description="Label Studio's filter operators; IN / NOT_IN take a range, IN_LIST / NOT_IN_LIST a list, EMPTY a boolean; "
+    "EXISTS / NOT_EXISTS test a task data key's presence (the value is ignored).",
 )
 
 

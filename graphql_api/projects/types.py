@@ -9,6 +9,7 @@ from strawberry.types import Info
 from core.errors import ValidationError
 from core.exports.formats import format_list
 from core.label_config import parsed_label_config
+from core.projects.model_versions import with_project_version
 from core.projects.models import Project
 from graphql_api.data_manager.inputs import TaskFilterInput, TaskOrderInput, filters_dict, ordering_terms
 from graphql_api.data_manager.task_list import filtered_tasks
@@ -19,6 +20,13 @@ from graphql_api.relay import Connection, Node, PageArgs, make_connection, to_gl
 from graphql_api.tasks.types import TaskNode
 from graphql_api.timestamps import utc
 from graphql_api.users.types import UserNode
+
+
+@strawberry.type(name="ModelVersionCount", description="Predictions of one model version in a project.")
+class ModelVersionCountNode:
+    model_version: str
+    count: int = strawberry.field(description="Number of predictions with this model version.")
+    latest: datetime | None = strawberry.field(description="When the newest of them was made; null without predictions.")
 
 
 @strawberry.type(name="Project")
@@ -122,6 +130,18 @@ class ProjectNode(Node):
     @strawberry.field(description="Every export format, those this labeling config cannot use marked disabled (and listed last).")
     def export_formats(self) -> list[ExportFormat]:
         return [ExportFormat.from_info(item) for item in format_list(parsed_label_config(self.label_config))]
+
+    @strawberry.field(
+        description="The model versions of the project's predictions with their counts, the most recently predicted "
+        "first; the project's own modelVersion is listed (count 0) even without predictions. REST: "
+        "GET /api/projects/{id}/model-versions/."
+    )
+    async def model_versions(self, info: Info) -> list[ModelVersionCountNode]:
+        versions = await info.context.loaders.model_versions_by_project_id.load(self.pk)
+        return [
+            ModelVersionCountNode(model_version=v.model_version, count=v.count, latest=utc(v.latest))
+            for v in with_project_version(versions, self.model_version)
+        ]
 
     async def _counter(self, info: Info, name: str) -> int:
         """One of Label Studio's counters (core.projects.queries.project_counters), batched per request."""

@@ -11,12 +11,16 @@ def list_organizations(req: ApiRequest) -> list:
     return [shapes.organization_id(o) for o in queries.list_my_organizations(req.ctx, req.query.get("ordering"))]
 
 
+def _detail(req: ApiRequest, organization) -> dict:
+    return shapes.organization_detail(organization, queries.member_user_ids(req.ctx.session, organization.id))
+
+
 def get_organization(req: ApiRequest) -> dict:
-    return shapes.organization_detail(queries.get_my_organization(req.ctx, req.path["id"]))
+    return _detail(req, queries.get_my_organization(req.ctx, req.path["id"]))
 
 
 def update_organization(req: ApiRequest) -> dict:
-    return shapes.organization_detail(service.update_organization(req.ctx, req.path["id"], req.json(default={})))
+    return _detail(req, service.update_organization(req.ctx, req.path["id"], req.json(default={})))
 
 
 def get_member(req: ApiRequest) -> dict:

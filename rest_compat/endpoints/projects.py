@@ -5,6 +5,7 @@ from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from core.projects import service
+from core.projects.model_versions import ModelVersionParams, project_model_versions
 from core.projects.queries import (
     COUNTER_FIELDS,
     QUEUE_FIELDS,
@@ -16,7 +17,15 @@ from core.projects.queries import (
     project_counters,
     users_by_ids,
 )
-from core.shapes.projects import project_counts, project_created, project_detail, project_list_item, project_updated, sparse
+from core.shapes.projects import (
+    model_versions,
+    project_counts,
+    project_created,
+    project_detail,
+    project_list_item,
+    project_updated,
+    sparse,
+)
 from core.shapes.users import user_simple
 from rest_compat.http import ApiRequest, api, api_route, paginated
 
@@ -104,6 +113,10 @@ def validate_view(req: ApiRequest):
     return {"label_config": config, "config_essential_data_has_changed": True if changed else None}
 
 
+def model_versions_view(req: ApiRequest):
+    return model_versions(project_model_versions(req.ctx, req.path["id"], ModelVersionParams.parse(req.query)))
+
+
 routes = [
     *api_route("/api/projects/", {"GET": api(list_view), "POST": api(create_view, status=201)}),
     *api_route("/api/projects/counts/", {"GET": api(counts_view)}),
@@ -113,4 +126,6 @@ routes = [
     ),
     *api_route("/api/projects/{id:int}/annotators/", {"GET": api(annotators_view)}),
     *api_route("/api/projects/{id:int}/validate/", {"POST": api(validate_view)}),
+    # Not in the spec; Label Studio's frontend and label-studio-sdk call it.
+    *api_route("/api/projects/{id:int}/model-versions/", {"GET": api(model_versions_view)}),
 ]

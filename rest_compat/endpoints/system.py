@@ -4,6 +4,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
+from core.shapes import system as shapes
+from core.system import server_version
 from rest_compat.http import ApiRequest, api, api_route, json_response
 
 
@@ -12,18 +14,7 @@ async def health(request: Request):
 
 
 def version(req: ApiRequest) -> dict:
-    v = req.ctx.settings.version
-    return {
-        "release": v,
-        "label-studio-os-package": {"version": v, "short_version": v.rsplit(".", 1)[0], "latest_version_from_pypi": v},
-        "label-studio-os-backend": {"message": "Labelgraph", "commit": "", "date": "", "branch": "", "version": v},
-        "label-studio-frontend": {},
-        "dm2": {},
-        "label-studio-converter": {"version": v},
-        "edition": "Community",
-        "lsf": {},
-        "backend": {"name": "labelgraph"},
-    }
+    return shapes.version(server_version(req.ctx.settings))
 
 
 routes = [

@@ -3,6 +3,7 @@ delivery log /api/webhooks/{id}/deliveries/."""
 from __future__ import annotations
 
 from core.errors import ValidationError
+from core.organizations.queries import MAX_ID
 from core.timeutil import isoformat
 from core.webhooks import queries, service
 from core.webhooks.queries import ORGANIZATION_WIDE, DeliveryLogEntry
@@ -21,9 +22,12 @@ def _project_filter(req: ApiRequest) -> int | str | None:
     if raw == ORGANIZATION_WIDE:
         return ORGANIZATION_WIDE
     try:
-        return int(raw)
+        project_id = int(raw)
     except ValueError:
         raise ValidationError({"project": [_INVALID_CHOICE]}) from None
+    if not 0 < project_id <= MAX_ID:  # no such project (and beyond what the database takes)
+        raise ValidationError({"project": [_INVALID_CHOICE]})
+    return project_id
 
 
 def list_webhooks(req: ApiRequest) -> list[dict]:

@@ -21,6 +21,11 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Rebuilding a table (batch mode) drops the old one; with foreign keys enforced that deletes its
+        # rows and cascades into the tables that refer to it. The pragma only takes effect outside a
+        # transaction, so it comes first; the migrations check the keys themselves (foreign_key_check).
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
